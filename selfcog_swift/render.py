@@ -1,0 +1,379 @@
+"""A recipe resolved into swift 4.6 argument lists, and those lists rendered through Jinja.
+
+`stage_commands` is the one source of truth: the shell scripts, the swift-native YAML, the
+JSON view and the driver's `sft_main`/`export_main` calls all come from the same
+`StageCommand`. Nothing here imports torch or swift.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+import yaml
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import SelfcogError
+from .models import resolve_model
+from .recipe import Recipe, is_builtin
+
+STAGES = ("sft", "export", "infer")
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+FLAGS_FILE = Path(__file__).resolve().parent / "swift_flags.json"
+OFFLINE_ENV = (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"))
+# Module names of the MLP block in the Llama/Qwen families (the tutorial's "mlp" advice).
+MLP_MODULES = ["gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value known only when the stage runs (the chosen checkpoint): `$NAME` in scripts."""
+
+    name: str
+    suffix: str = ""
+
+    def shell(self) -> str:
+        return f'"${{{self.name}}}"' + (shlex.quote(self.suffix) if self.suffix else "")
+
+    def bind(self, bindings: dict[str, str]) -> str:
+        if self.name not in bindings:
+            raise SelfcogError(f"no value for ${self.name}: pass it (e.g. --checkpoint PATH)")
+        return bindings[self.name] + self.suffix
+
+
+Value = Union[str, Ref, list]
+
+
+@dataclass(frozen=True)
+class StageCommand:
+    """One swift invocation: its environment and its `--flag value…` pairs, in order."""
+
+    stage: str
+    env: tuple[tuple[str, str], ...]
+    args: tuple[tuple[str, Value], ...]
+    prelude: tuple[tuple[str, ...], ...] = field(default=())
+
+    def argv(self, bindings: Optional[dict[str, str]] = None, keep_unbound: bool = False) -> list[str]:
+        """The argument list after `swift <stage>`, with Refs bound (what the driver passes).
+
+        keep_unbound leaves unknown Refs as `${NAME}` text (for display) instead of failing.
+        """
+        tokens: list[str] = []
+        for flag, value in self.args:
+            tokens.append(f"--{flag}")
+            tokens.extend(_bind(v, bindings, keep_unbound) for v in (value if isinstance(value, list) else [value]))
+        return tokens
+
+    def as_dict(self, bindings: Optional[dict[str, str]] = None) -> dict:
+        """Swift-native config: flag → value (lists kept), env under ENV, as `swift sft x.yaml` reads."""
+        config: dict = {"ENV": dict(self.env)} if self.env else {}
+        for flag, value in self.args:
+            if isinstance(value, list):
+                config[flag] = [_native(_bind(v, bindings, keep=True)) for v in value]
+            else:
+                config[flag] = _native(_bind(value, bindings, keep=True))
+        return config
+
+
+def _bind(value, bindings: Optional[dict[str, str]], keep: bool = False) -> str:
+    if isinstance(value, Ref):
+        if keep and (not bindings or value.name not in bindings):
+            return f"${{{value.name}}}{value.suffix}"
+        return value.bind(bindings or {})
+    return value
+
+
+def _native(text: str):
+    """A number or boolean back as itself for YAML output, when it reads back to the same text."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (bool, int, float)) and _text(value) == text else text
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value) if abs(value) >= 1e-3 or value == 0 else f"{value:.0e}".replace("e-0", "e-")
+    return str(value)
+
+
+def _normalise(value) -> Value:
+    if isinstance(value, (list, tuple)):
+        return [_text(v) for v in value]
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, Ref) else _text(value)
+
+
+# --------------------------------------------------------------------------- flags
+
+
+@lru_cache(maxsize=1)
+def known_flags() -> dict[str, frozenset[str]]:
+    """Flag names of swift 4.6's SftArguments/ExportArguments/InferArguments (swift_flags.json).
+
+    Read from a file generated from swift's dataclasses (a test keeps it in sync) because
+    `import swift.arguments` takes seconds and render must stay fast.
+    """
+    data = json.loads(FLAGS_FILE.read_text(encoding="utf-8"))
+    return {stage: frozenset(data[stage]) for stage in STAGES}
+
+
+def check_flags(stage: str, flags: Iterable[str], origin: str) -> None:
+    known = known_flags()[stage]
+    rejected = [f for f in flags if f not in known]
+    if not rejected:
+        return
+    hints = []
+    for flag in rejected:
+        close = difflib.get_close_matches(flag, known, n=1)
+        hints.append(f"{flag} (did you mean {close[0]}?)" if close else flag)
+    raise SelfcogError(f"{origin}: swift {stage} rejects: {', '.join(hints)}")
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def data_path(recipe: Recipe) -> str:
+    """Where the mixed training file is written before sft."""
+    return str(Path(recipe.output_dir) / "data" / "mix.jsonl")
+
+
+def is_local_model(recipe: Recipe) -> bool:
+    return is_builtin(recipe.model.id) or Path(recipe.model.id).expanduser().exists()
+
+
+def _model_args(recipe: Recipe) -> list[tuple[str, object]]:
+    model, model_type, template = resolve_model(recipe.model.id)
+    m = recipe.model
+    return [
+        ("model", model),
+        ("model_type", m.model_type or model_type),
+        ("template", m.template or template),
+        ("model_revision", m.revision),
+        ("system", m.system),
+        ("torch_dtype", m.torch_dtype),
+    ]
+
+
+def _sft_args(recipe: Recipe) -> list[tuple[str, object]]:
+    t, tr, d, launch = recipe.tuning, recipe.train, recipe.data, recipe.launch
+    datasets = [data_path(recipe)]
+    if d.source == "swift" and d.self_cognition:
+        datasets.append(f"swift/self-cognition#{d.self_cognition}")
+    targets = MLP_MODULES if t.target_modules == "mlp" else t.target_modules
+    args = _model_args(recipe) + [
+        ("check_model", False if is_local_model(recipe) else None),
+        ("tuner_type", t.method),
+    ]
+    if t.method == "lora":
+        args += [("lora_rank", t.rank), ("lora_alpha", t.alpha), ("lora_dropout", t.dropout),
+                 ("target_modules", targets if isinstance(targets, list) else [targets])]
+    args += [
+        ("dataset", datasets),
+        ("split_dataset_ratio", d.val_split),
+        ("output_dir", recipe.output_dir),
+        ("num_train_epochs", tr.epochs),
+        ("max_steps", tr.max_steps),
+        ("learning_rate", tr.learning_rate),
+        ("max_length", tr.max_length),
+        ("per_device_train_batch_size", tr.batch_size),
+        ("per_device_eval_batch_size", tr.eval_batch_size),
+        ("gradient_accumulation_steps", tr.gradient_accumulation),
+        ("weight_decay", tr.weight_decay),
+        ("max_grad_norm", tr.max_grad_norm),
+        ("warmup_ratio", tr.warmup_ratio),
+        ("eval_steps", tr.eval_steps),
+        ("save_steps", tr.save_steps),
+        ("logging_steps", tr.logging_steps),
+        ("save_total_limit", tr.save_total_limit),
+        ("gradient_checkpointing", tr.gradient_checkpointing),
+        ("seed", tr.seed),
+        ("ddp_backend", launch.ddp_backend),
+        ("deepspeed", launch.deepspeed),
+        ("fsdp", launch.fsdp),
+    ]
+    if d.source == "swift":
+        ident = recipe.identity
+        args += [("model_name", [ident.name.zh, ident.name.en]), ("model_author", [ident.author.zh, ident.author.en])]
+    return args
+
+
+def _export_args(recipe: Recipe) -> list[tuple[str, object]]:
+    return [("adapters", Ref("CHECKPOINT")), ("merge_lora", True)]
+
+
+def _infer_args(recipe: Recipe) -> list[tuple[str, object]]:
+    model, model_type, template = resolve_model(recipe.model.id)
+    served = Ref("CHECKPOINT", "-merged") if recipe.tuning.method == "lora" else Ref("CHECKPOINT")
+    return [
+        ("model", served),
+        ("model_type", recipe.model.model_type or model_type),
+        ("template", recipe.model.template or template),
+        ("system", recipe.model.system),
+        ("max_new_tokens", recipe.evaluate.max_new_tokens),
+        ("temperature", 0),
+    ]
+
+
+def _launch_env(recipe: Recipe, stage: str, node_rank: Optional[int]) -> list[tuple[str, object]]:
+    launch = recipe.launch
+    devices = launch.cuda_visible_devices
+    if stage != "sft":
+        # Merging and chatting need one device, as in the tutorial's export/infer lines.
+        return [("CUDA_VISIBLE_DEVICES", devices.split(",")[0] if devices else None)]
+    return [
+        ("CUDA_VISIBLE_DEVICES", devices),
+        ("NNODES", launch.nnodes),
+        ("NODE_RANK", node_rank if launch.nnodes else None),
+        ("MASTER_ADDR", launch.master_addr),
+        ("NPROC_PER_NODE", launch.nproc_per_node),
+        ("MASTER_PORT", launch.master_port),
+    ]
+
+
+def _merge_overrides(args: list[tuple[str, object]], overrides: dict) -> list[tuple[str, object]]:
+    merged = dict(args)
+    merged.update(overrides)
+    return [(flag, value) for flag, value in merged.items() if value is not None]
+
+
+def stage_command(recipe: Recipe, stage: str, node_rank: Optional[int] = None) -> StageCommand:
+    """Resolve one stage of a recipe into the swift invocation that will run.
+
+    Args:
+        recipe: A validated recipe.
+        stage: sft, export or infer.
+        node_rank: For multi-node recipes, which node's sft command (default: launch.node_rank or 0).
+
+    Returns:
+        The stage's environment and arguments; `argv()` gives what `swift <stage>` receives.
+
+    Raises:
+        SelfcogError: a flag swift 4.6 rejects (from `swift_args`), naming it.
+    """
+    builders = {"sft": _sft_args, "export": _export_args, "infer": _infer_args}
+    overrides = recipe.swift_args.get(stage, {})
+    check_flags(stage, overrides, f"swift_args.{stage}")
+    args = _merge_overrides(builders[stage](recipe), overrides)
+    check_flags(stage, [flag for flag, _ in args], f"recipe ({stage})")
+    rank = node_rank if node_rank is not None else (recipe.launch.node_rank or 0)
+    env = [(k, _text(v)) for k, v in _launch_env(recipe, stage, rank) if v is not None]
+    if is_local_model(recipe):
+        env += list(OFFLINE_ENV)
+    return StageCommand(
+        stage=stage,
+        env=tuple(env),
+        args=tuple((flag, _normalise(value)) for flag, value in args),
+    )
+
+
+def stages_for(recipe: Recipe, stage: str) -> list[str]:
+    chosen = list(STAGES) if stage == "all" else [stage]
+    if recipe.tuning.method == "full":
+        chosen = [s for s in chosen if s != "export"]  # nothing to merge
+    return chosen
+
+
+# --------------------------------------------------------------------------- Jinja
+
+
+def shquote(value) -> str:
+    """Quote one value for bash; Refs become "${NAME}" so the script fills them at run time."""
+    if isinstance(value, Ref):
+        return value.shell()
+    return shlex.quote(str(value))
+
+
+@lru_cache(maxsize=1)
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["shquote"] = shquote
+    return env
+
+
+def _render_template(name: str, context: dict) -> str:
+    try:
+        return _environment().get_template(name).render(**context)
+    except TemplateError as exc:
+        raise SelfcogError(f"templates/{name}: {exc.__class__.__name__}: {exc}") from None
+
+
+def _preludes(recipe: Recipe, recipe_ref: list[str], stage: str) -> list[list[str]]:
+    """selfcog-swift commands a script runs before swift: build an offline model, mix the data."""
+    lines = []
+    if stage == "sft" and is_builtin(recipe.model.id):
+        lines.append(["python", "-m", "selfcog_swift", "models", "prepare", recipe.model.id.split(":", 1)[1]])
+    if stage == "sft":
+        lines.append(["python", "-m", "selfcog_swift", "data", *recipe_ref, "--out", data_path(recipe)])
+    if stage in ("export", "infer"):
+        lines.append(["python", "-m", "selfcog_swift", "best", recipe.output_dir, "--path-only"])
+    return lines
+
+
+def render_script(recipe: Recipe, stage: str, recipe_ref: list[str], node_rank: Optional[int] = None) -> str:
+    """The bash script for one stage, as `render --format sh` prints it."""
+    command = stage_command(recipe, stage, node_rank)
+    context = {
+        "recipe": recipe.model_dump(mode="json"),
+        "stage": stage,
+        "node_rank": node_rank,
+        "env": [list(pair) for pair in command.env],
+        "args": [[flag, value if isinstance(value, list) else [value]] for flag, value in command.args],
+        "prelude": _preludes(recipe, recipe_ref, stage),
+        "source": " ".join(shlex.quote(part) for part in recipe_ref),
+    }
+    return _render_template(f"{stage}.sh.j2", context)
+
+
+def _node_ranks(recipe: Recipe, stage: str) -> list[Optional[int]]:
+    nnodes = recipe.launch.nnodes or 1
+    if stage != "sft" or nnodes == 1:
+        return [None]
+    return list(range(nnodes))
+
+
+def render(recipe: Recipe, stage: str, fmt: str, recipe_ref: list[str],
+           bindings: Optional[dict[str, str]] = None) -> str:
+    """Render the chosen stages in sh, yaml or json form (what `render` prints).
+
+    Args:
+        recipe: A validated recipe.
+        stage: sft, export, infer or all.
+        fmt: sh, yaml or json.
+        recipe_ref: How the scripts refer back to this recipe (path and --set options).
+        bindings: Known run-time values, e.g. {"CHECKPOINT": path}.
+    """
+    parts = []
+    for name in stages_for(recipe, stage):
+        for rank in _node_ranks(recipe, name):
+            if fmt == "sh":
+                parts.append(render_script(recipe, name, recipe_ref, rank))
+                continue
+            command = stage_command(recipe, name, rank)
+            title = name if rank is None else f"{name}-node{rank}"
+            if fmt == "json":
+                parts.append((title, {"env": dict(command.env), "argv": ["swift", name, *command.argv(bindings, keep_unbound=True)]}))
+            else:
+                body = yaml.safe_dump(command.as_dict(bindings), allow_unicode=True, sort_keys=False)
+                parts.append(f"# swift {name} {title}.yaml  (swift-native: runs without selfcog-swift)\n{body}")
+    if fmt == "json":
+        return json.dumps(dict(parts), ensure_ascii=False, indent=2) + "\n"
+    return ("\n" if fmt == "sh" else "---\n").join(parts)
+

@@ -1,0 +1,145 @@
+import json
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import RECIPES, ROOT, run_cli
+from selfcog_swift.errors import SelfcogError
+from selfcog_swift.recipe import load_recipe
+from selfcog_swift.render import STAGES, render, stage_command, stages_for
+
+BIANCANG = ROOT / "recipes" / "biancang.yaml"
+AUTHOR_ZH = "齐鲁工业大学(山东省科学院)计算机科学与技术学部自然语言处理与认知计算研究组"
+GOLDEN = ROOT / "tests" / "golden" / "biancang"
+
+
+def bash_argv(script: str, checkpoint: str = "/ckpt/checkpoint-20") -> list[list[str]]:
+    """Run a rendered script with `swift` and `python` replaced by recorders; return swift's argv."""
+    recorder = (
+        'swift() { printf "%s\\0" "$@" >> "$REC"; printf "\\n" >> "$REC"; }\n'
+        'python() { :; }\n'
+        'export -f swift python 2>/dev/null || true\n'
+    )
+    out = subprocess.run(["bash", "-c", recorder + 'source /dev/stdin "$CKPT"'], input=script, text=True,
+                         capture_output=True, env={"REC": "/dev/stdout", "CKPT": checkpoint, "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    return [chunk.strip("\0").split("\0") for chunk in out.stdout.split("\0\n") if chunk.strip("\0\n")]
+
+
+def test_golden_biancang_scripts_match_committed_files():
+    recipe = load_recipe(BIANCANG)
+    ref = ["recipes/biancang.yaml"]
+    for stage in STAGES:
+        assert render(recipe, stage, "sh", ref) == (GOLDEN / f"{stage}.sh").read_text(encoding="utf-8"), stage
+    assert render(recipe, "sft", "yaml", ref) == (GOLDEN / "sft.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bash_accepts_rendered_scripts(stage):
+    script = run_cli("render", "recipes/biancang.yaml", "--stage", stage).stdout
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bash_reads_back_exactly_the_driver_argv(stage):
+    recipe = load_recipe(BIANCANG)
+    script = render(recipe, stage, "sh", ["recipes/biancang.yaml"])
+    (recorded,) = bash_argv(script)
+    command = stage_command(recipe, stage)
+    assert recorded == [stage, *command.argv({"CHECKPOINT": "/ckpt/checkpoint-20"})]
+
+
+def test_author_with_parentheses_reads_back_as_one_exact_string():
+    recipe = load_recipe(BIANCANG, ("data.source=swift",))
+    (recorded,) = bash_argv(render(recipe, "sft", "sh", ["x.yaml"]))
+    at = recorded.index("--model_author")
+    assert recorded[at + 1:at + 3] == [AUTHOR_ZH, "QLU-NLP Research Group"]
+
+
+HOSTILE = ["it's \"quoted\"", "$(touch /tmp/pwned)", "`id`", "line\nbreak", "（括号）、「引号」；", "a\\b $HOME *"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_identity_strings_survive_bash_exactly(text, tmp_path):
+    recipe = load_recipe(BIANCANG, ("data.source=swift",))
+    recipe.identity.author.zh = text
+    recipe.model.system = text
+    (recorded,) = bash_argv(render(recipe, "sft", "sh", ["x.yaml"]))
+    assert recorded[recorded.index("--model_author") + 1] == text
+    assert recorded[recorded.index("--system") + 1] == text
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_rendered_flags_pass_swift_parsers(swift_parsers):
+    for path in RECIPES:
+        recipe = load_recipe(path)
+        for stage in stages_for(recipe, "all"):
+            argv = stage_command(recipe, stage).argv({"CHECKPOINT": "/tmp/ckpt"})
+            _, remaining = swift_parsers[stage].parse_known_args(argv)
+            assert remaining == [], (path.name, stage, remaining)
+
+
+def test_swift_flags_file_matches_installed_swift():
+    import dataclasses
+
+    from swift.arguments import ExportArguments, InferArguments, SftArguments
+
+    data = json.loads((ROOT / "selfcog_swift" / "swift_flags.json").read_text())
+    for stage, cls in (("sft", SftArguments), ("export", ExportArguments), ("infer", InferArguments)):
+        assert set(data[stage]) == {f.name for f in dataclasses.fields(cls) if f.init}, stage
+
+
+def test_swift_args_pass_through_and_unknown_ones_are_rejected(swift_parsers):
+    recipe = load_recipe(BIANCANG, ("swift_args.sft.lr_scheduler_type=cosine", "swift_args.sft.learning_rate=2e-5"))
+    argv = stage_command(recipe, "sft").argv()
+    assert argv[argv.index("--lr_scheduler_type") + 1] == "cosine"
+    assert argv.count("--learning_rate") == 1 and argv[argv.index("--learning_rate") + 1] == "2e-5"
+    assert swift_parsers["sft"].parse_known_args(argv)[1] == []
+    bad = load_recipe(BIANCANG, ("swift_args.sft.lora_dropout_p=0.1", "swift_args.sft.sft_type=lora"))
+    with pytest.raises(SelfcogError, match=r"rejects: lora_dropout_p \(did you mean lora_dropout\?\), sft_type"):
+        stage_command(bad, "sft")
+
+
+def test_yaml_format_is_swift_native():
+    from swift.cli.main import parse_yaml_args
+
+    recipe = load_recipe(BIANCANG)
+    text = render(recipe, "sft", "yaml", ["x"])
+    path = ROOT / ".pytest_cache" / "sft.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    argv = [str(path)]
+    parse_yaml_args(argv)
+    # swift writes YAML booleans as str(True); its parser reads True/true alike.
+    assert [{"True": "true", "False": "false"}.get(t, t) for t in argv] == stage_command(recipe, "sft").argv()
+    assert yaml.safe_load(text)["ENV"]["NPROC_PER_NODE"] == 8
+
+
+def test_json_format_lists_env_and_argv():
+    out = run_cli("render", "recipes/biancang.yaml", "--format", "json", "--checkpoint", "/c/checkpoint-9")
+    data = json.loads(out.stdout)
+    assert data["export"]["argv"][:4] == ["swift", "export", "--adapters", "/c/checkpoint-9"]
+    assert data["sft"]["env"]["CUDA_VISIBLE_DEVICES"] == "0,1,2,3,4,5,6,7"
+    assert data["infer"]["argv"][data["infer"]["argv"].index("--model") + 1] == "/c/checkpoint-9-merged"
+
+
+def test_mlp_targets_and_full_tuning():
+    recipe = load_recipe(BIANCANG, ("tuning.target_modules=mlp",))
+    argv = stage_command(recipe, "sft").argv()
+    assert argv[argv.index("--target_modules") + 1:argv.index("--target_modules") + 4] == [
+        "gate_proj", "up_proj", "down_proj"]
+    full = load_recipe(BIANCANG, ("tuning.method=full",))
+    assert "--lora_rank" not in stage_command(full, "sft").argv()
+    assert stages_for(full, "all") == ["sft", "infer"]
+
+
+def test_render_imports_neither_torch_nor_swift():
+    code = ("import sys, runpy; sys.argv=['selfcog_swift','render','recipes/biancang.yaml'];\n"
+            "try: runpy.run_module('selfcog_swift', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "heavy=[m for m in ('torch','swift','transformers') if m in sys.modules]; print('HEAVY', heavy, file=sys.stderr)")
+    out = subprocess.run([__import__("sys").executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert "HEAVY []" in out.stderr, out.stderr
