@@ -115,7 +115,7 @@ def test_yaml_format_is_swift_native():
     parse_yaml_args(argv)
     # swift writes YAML booleans as str(True); its parser reads True/true alike.
     assert [{"True": "true", "False": "false"}.get(t, t) for t in argv] == stage_command(recipe, "sft").argv()
-    assert yaml.safe_load(text)["ENV"]["NPROC_PER_NODE"] == 8
+    assert yaml.safe_load(text)["ENV"]["NPROC_PER_NODE"] == "8"
 
 
 def test_json_format_lists_env_and_argv():
