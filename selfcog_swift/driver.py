@@ -1,0 +1,291 @@
+"""Runs a recipe's stages in one process through swift's Python API.
+
+data → before answers → sft_main → choose checkpoint → export_main (merge) → after answers.
+Every swift call receives exactly the argument list `render` prints (`StageCommand.argv`).
+Progress lives in `<output_dir>/.selfcog/state.json` until swift's run folder is known, then
+in that folder's `manifest.json`; `--resume` continues from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Optional
+
+from . import checkpoints
+from .errors import SelfcogError, StageError
+from .recipe import Recipe, is_builtin
+from .render import STAGES, StageCommand, data_path, render_script, stage_command, stages_for
+
+Echo = Callable[[str], None]
+
+
+def banner(echo: Echo, title: str, argv: Optional[list[str]] = None) -> None:
+    echo(f"\n=== selfcog-swift: {title} ===")
+    if argv is not None:
+        echo(" ".join(argv))
+
+
+def versions() -> dict:
+    found = {}
+    for package in ("ms-swift", "torch", "transformers", "peft", "selfcog-swift"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+@contextmanager
+def stage_env(command: StageCommand):
+    """The stage's launch environment (offline switches, devices) for the duration of the call."""
+    saved = {key: os.environ.get(key) for key, _ in command.env}
+    os.environ.update(dict(command.env))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def with_model(command: StageCommand, model: str) -> StageCommand:
+    """The infer command pointed at another model (the base model for the "before" answers)."""
+    args = tuple((flag, model if flag == "model" else value) for flag, value in command.args)
+    return StageCommand(command.stage, command.env, args)
+
+
+def prepare_model(recipe: Recipe) -> None:
+    if is_builtin(recipe.model.id):
+        from .models import prepare
+
+        prepare(recipe.model.id.split(":", 1)[1])
+
+
+def is_distributed(recipe: Recipe) -> bool:
+    return bool(recipe.launch.nproc_per_node or recipe.launch.nnodes)
+
+
+def _torchrun_sft(command: StageCommand, argv: list[str]) -> dict:
+    """Launch sft the way `swift sft` does with NPROC_PER_NODE/NNODES set: torchrun, no launcher of ours."""
+    import importlib.util
+
+    from swift.cli.main import get_torchrun_args
+
+    script = importlib.util.find_spec("swift.cli.sft").origin
+    cmd = [sys.executable, "-m", "torch.distributed.run", *get_torchrun_args(), script, *argv]
+    code = subprocess.call(cmd)
+    if code != 0:
+        raise StageError("sft", f"torchrun exited with {code}")
+    return {}
+
+
+@dataclass
+class RunState:
+    """What a run has done so far; saved after every stage."""
+
+    path: Path
+    data: dict
+
+    @classmethod
+    def open(cls, recipe: Recipe, resume: bool) -> "RunState":
+        path = Path(recipe.output_dir) / ".selfcog" / "state.json"
+        resolved = recipe.model_dump(mode="json")
+        if resume and path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("recipe") != resolved:
+                raise SelfcogError(f"{path}: --resume with a different recipe than the interrupted run")
+            return cls(path, data)
+        if resume:
+            raise SelfcogError(f"--resume: no interrupted run in {recipe.output_dir} ({path} missing)")
+        fresh = {"recipe": resolved, "versions": versions(), "data": None, "before": None, "after": None,
+                 "checkpoint": None, "merged": None, "run_dir": None, "stages": [], "runs_before_sft": None}
+        return cls(path, fresh)
+
+    def done(self, name: str) -> bool:
+        return any(stage["name"] == name for stage in self.data["stages"])
+
+    def record(self, name: str, argv: list[str], seconds: float) -> None:
+        self.data["stages"].append({"name": name, "argv": argv, "seconds": round(seconds, 3)})
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.data, ensure_ascii=False, indent=2)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.path)
+        if self.data["run_dir"]:
+            (Path(self.data["run_dir"]) / "manifest.json").write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def _stage(state: RunState, name: str, argv: list[str], echo: Echo):
+    """Time a stage, record it, and report swift's failures with the stage's name."""
+    banner(echo, name, ["swift", name, *argv] if name in STAGES else None)
+    start = time.perf_counter()
+    try:
+        yield
+    except (SelfcogError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        log = state.path.parent / f"{name}-error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise StageError(name, f"{type(exc).__name__}: {message[:300]} (traceback: {log})") from exc
+    state.record(name, argv, time.perf_counter() - start)
+
+
+def _run_dirs(output_dir: str) -> set[str]:
+    root = Path(output_dir)
+    return {str(p) for p in root.glob("v*-*") if p.is_dir()} if root.is_dir() else set()
+
+
+def _resume_argv(state: RunState, recipe: Recipe) -> list[str]:
+    """--resume_from_checkpoint for the newest checkpoint the interrupted sft left, if any."""
+    new_runs = sorted(_run_dirs(recipe.output_dir) - set(state.data["runs_before_sft"] or []))
+    for run_dir in reversed(new_runs):
+        found = checkpoints.list_checkpoints(run_dir)
+        if found:
+            return ["--resume_from_checkpoint", str(found[-1])]
+    return []
+
+
+def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    command = stage_command(recipe, "sft")
+    argv = command.argv() + (_resume_argv(state, recipe) if state.data["runs_before_sft"] is not None else [])
+    state.data["runs_before_sft"] = state.data["runs_before_sft"] or sorted(_run_dirs(recipe.output_dir))
+    state.save()
+    with _stage(state, "sft", argv, echo), stage_env(command):
+        if is_distributed(recipe):
+            _torchrun_sft(command, argv)
+            run_dir = checkpoints.find_run_dir(recipe.output_dir)
+            choice = checkpoints.choose_checkpoint(run_dir)
+        else:
+            from swift.pipelines import sft_main
+
+            result = sft_main(argv)
+            choice = checkpoints.choose_from_result(result)
+            run_dir = Path(choice.last or choice.path).parent
+        state.data["run_dir"] = str(run_dir)
+        state.data["checkpoint"] = choice.to_dict()
+        state.data["eval_loss_choice"] = choice.to_dict()
+    echo(f"checkpoint: {choice.path}\n  why: {choice.reason}")
+
+
+def _export(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    checkpoint = state.data["checkpoint"]["path"]
+    merged = f"{checkpoint}-merged"
+    if Path(merged).exists():
+        raise SelfcogError(f"{merged} already exists and was not made by this run; move it away (never overwritten)")
+    command = stage_command(recipe, "export")
+    argv = command.argv({"CHECKPOINT": checkpoint})
+    with _stage(state, "export", argv, echo), stage_env(command):
+        from swift.pipelines import export_main
+
+        export_main(argv)
+        state.data["merged"] = merged
+
+
+def served_model(state: RunState) -> str:
+    return state.data["merged"] or state.data["checkpoint"]["path"]
+
+
+def _answers(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo) -> None:
+    from .evaluate import ask
+
+    command = with_model(stage_command(recipe, "infer"), model)
+    argv = command.argv()
+    with _stage(state, name, argv, echo), stage_env(command):
+        state.data[name] = ask(argv, recipe.evaluate.questions, recipe.evaluate.max_new_tokens)
+
+
+def _write_scripts(state: RunState, recipe: Recipe, recipe_ref: list[str]) -> None:
+    run_dir = Path(state.data["run_dir"])
+    (run_dir / "recipe.json").write_text(json.dumps(state.data["recipe"], ensure_ascii=False, indent=2),
+                                         encoding="utf-8")
+    for stage in stages_for(recipe, "all"):
+        (run_dir / f"{stage}.sh").write_text(render_script(recipe, stage, recipe_ref), encoding="utf-8")
+
+
+def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    from .data import mix
+
+    with _stage(state, "data", [], echo):
+        summary = mix(recipe, data_path(recipe))
+        state.data["data"] = summary.to_json()
+    echo(summary.table())
+
+
+def dry_run(recipe: Recipe, echo: Echo) -> None:
+    """Print every stage and its exact argument list, running nothing."""
+    banner(echo, f"data -> {data_path(recipe)}")
+    banner(echo, "before: answers of the base model")
+    for stage in stages_for(recipe, "all"):
+        command = stage_command(recipe, stage)
+        env = " ".join(f"{k}={v}" for k, v in command.env)
+        banner(echo, stage, [env, "swift", stage, *command.argv(keep_unbound=True)] if env else
+               ["swift", stage, *command.argv(keep_unbound=True)])
+    banner(echo, "after: answers of the tuned model")
+
+
+def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo = print) -> dict:
+    """Run a recipe end to end; returns the manifest.
+
+    Args:
+        recipe: A validated recipe.
+        recipe_ref: How scripts written into the run folder refer back to the recipe.
+        resume: Continue the interrupted run in recipe.output_dir: finished stages are skipped and
+            training restarts from its last checkpoint.
+        echo: Where banners and tables go.
+
+    Raises:
+        SelfcogError: bad input (exit 2); StageError: a swift stage failed (exit 1).
+    """
+    state = RunState.open(recipe, resume)
+    prepare_model(recipe)
+    base_model = stage_command(recipe, "sft").argv()[1]
+    if not state.done("data"):
+        _data(state, recipe, echo)
+    if not state.done("before"):
+        _answers(state, recipe, "before", base_model, echo)
+    if not state.done("sft"):
+        _sft(state, recipe, echo)
+        _write_scripts(state, recipe, recipe_ref)
+    if recipe.tuning.method == "lora" and not state.done("export"):
+        _export(state, recipe, echo)
+    if not state.done("after"):
+        _answers(state, recipe, "after", served_model(state), echo)
+    from .evaluate import before_after_table
+
+    banner(echo, "before / after")
+    echo(before_after_table(recipe.evaluate.questions, state.data["before"], state.data["after"]))
+    state.data["finished"] = True
+    state.save()
+    echo(f"\nrun folder: {state.data['run_dir']}\nmodel: {served_model(state)}")
+    return state.data
+
+
+def merge(checkpoint: str, echo: Echo = print) -> str:
+    """Merge a LoRA checkpoint into its base model (swift export); never overwrites."""
+    merged = f"{checkpoint.rstrip('/')}-merged"
+    if not (Path(checkpoint) / "adapter_config.json").is_file():
+        raise SelfcogError(f"{checkpoint}: not a LoRA checkpoint (no adapter_config.json)")
+    if Path(merged).exists():
+        raise SelfcogError(f"{merged} already exists; move it away first (never overwritten)")
+    argv = ["--adapters", checkpoint.rstrip("/"), "--merge_lora", "true"]
+    banner(echo, "export", ["swift", "export", *argv])
+    from swift.pipelines import export_main
+
+    export_main(argv)
+    return merged
