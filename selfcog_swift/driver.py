@@ -72,6 +72,37 @@ def prepare_model(recipe: Recipe) -> None:
         prepare(recipe.model.id.split(":", 1)[1])
 
 
+def _template(recipe: Recipe) -> tuple[Optional[str], Optional[str]]:
+    """swift's template for the run and its default system prompt (None when swift detects it)."""
+    argv = stage_command(recipe, "sft").argv()
+    name = argv[argv.index("--template") + 1] if "--template" in argv else None
+    if name is None:
+        return None, None
+    from swift.template import TEMPLATE_MAPPING
+
+    meta = TEMPLATE_MAPPING.get(name)
+    return name, getattr(meta, "default_system", None)
+
+
+def check_prompts(recipe: Recipe) -> None:
+    """Stop before anything runs when the trained or served system prompt names another identity."""
+    from .guards import check_system_prompt
+
+    model = Path(stage_command(recipe, "sft").argv()[1])
+    name, default = _template(recipe)
+    check_system_prompt(recipe, name, default, model if model.is_dir() else None)
+
+
+def fix_served_prompt(recipe: Recipe, model_dir: str, echo: Echo) -> None:
+    """The served model's chat template defaults to the trained system prompt."""
+    from .guards import set_default_system
+
+    system = recipe.model.system or _template(recipe)[1]
+    if system:
+        set_default_system(Path(model_dir), system)
+        echo(f"{model_dir}: chat template now defaults to the system prompt {system!r}")
+
+
 def is_distributed(recipe: Recipe) -> bool:
     return bool(recipe.launch.nproc_per_node or recipe.launch.nnodes)
 
@@ -195,6 +226,7 @@ def _export(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
         export_main(argv)
         state.data["merged"] = merged
+    fix_served_prompt(recipe, merged, echo)
 
 
 def served_model(state: RunState) -> str:
@@ -225,6 +257,10 @@ def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
         summary = mix(recipe, data_path(recipe))
         state.data["data"] = summary.to_json()
     echo(summary.table())
+    from .guards import advice
+
+    for note in advice(recipe, summary.identity_rows, summary.total):
+        echo(f"warning: {note}")
 
 
 def dry_run(recipe: Recipe, echo: Echo) -> None:
@@ -254,6 +290,7 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     """
     state = RunState.open(recipe, resume)
     prepare_model(recipe)
+    check_prompts(recipe)
     base_model = stage_command(recipe, "sft").argv()[1]
     if not state.done("data"):
         _data(state, recipe, echo)

@@ -1,0 +1,158 @@
+"""Guards against what breaks identity tuning outside the training code.
+
+A default system prompt naming the old identity ("You are Qwen, created by Alibaba Cloud",
+SmolLM2's "named SmolLM, trained by Hugging Face"), a merged model whose chat template brings
+that prompt back, and data mixes that invite forgetting. Pure Python: no torch, no swift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterable, Optional
+
+from jinja2 import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .errors import SelfcogError
+from .recipe import Recipe
+
+# Previous identities of common bases, and the companies behind them.
+DEFAULT_LEAK_TERMS = (
+    "Qwen", "通义千问", "通义", "阿里巴巴", "阿里云", "Alibaba", "SmolLM", "Hugging Face", "HuggingFace",
+    "ChatGPT", "OpenAI", "GPT-4", "GPT-3", "Llama", "LLaMA", "Meta AI", "Claude", "Anthropic", "文心一言",
+    "百度", "Baidu", "Gemini", "Google", "Mistral", "DeepSeek", "深度求索", "智谱", "ChatGLM",
+)
+# swift's template defaults that matter here (read from swift.template.TEMPLATE_MAPPING at run time).
+USER_MARK = "<<selfcog-user-turn>>"
+
+
+def _pattern(term: str) -> re.Pattern:
+    # ASCII names match as whole words ("Meta AI" not in "metadata"); CJK names as substrings.
+    if term.isascii():
+        return re.compile(rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(re.escape(term))
+
+
+def identity_strings(recipe: Recipe) -> list[str]:
+    ident = recipe.identity
+    return [ident.name.zh, ident.name.en, ident.author.zh, ident.author.en]
+
+
+def leak_terms(recipe: Recipe, extra: Iterable[str] = ()) -> list[str]:
+    """Old-identity names to look for, minus any that are part of the new identity."""
+    own = " ".join(identity_strings(recipe)).lower()
+    terms = dict.fromkeys([*DEFAULT_LEAK_TERMS, *recipe.evaluate.leak_terms, *extra])
+    return [t for t in terms if t and t.lower() not in own]
+
+
+def names_found(text: Optional[str], terms: Iterable[str]) -> list[str]:
+    """The terms that occur in text."""
+    if not text:
+        return []
+    return [t for t in terms if _pattern(t).search(text)]
+
+
+def chat_template_of(model_dir: Path) -> Optional[str]:
+    """The Jinja chat template shipped in a local model folder, if any."""
+    jinja_file = model_dir / "chat_template.jinja"
+    if jinja_file.is_file():
+        return jinja_file.read_text(encoding="utf-8")
+    config = model_dir / "tokenizer_config.json"
+    if config.is_file():
+        template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+        return template if isinstance(template, str) else None
+    return None
+
+
+def default_system_text(template: str) -> str:
+    """What a chat template puts before the user's turn when given no system message."""
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = lambda message: (_ for _ in ()).throw(TemplateError(message))
+    try:
+        text = env.from_string(template).render(
+            messages=[{"role": "user", "content": USER_MARK}], add_generation_prompt=False,
+            bos_token="", eos_token="", tools=None, enable_thinking=False)
+    except TemplateError:
+        return ""
+    return text.split(USER_MARK, 1)[0]
+
+
+def check_system_prompt(recipe: Recipe, template_name: Optional[str], template_default: Optional[str],
+                        model_dir: Optional[Path]) -> None:
+    """Stop before training when the prompt the model is trained or served with names another identity.
+
+    Args:
+        recipe: The run's recipe; `model.system` wins over every default.
+        template_name: swift's template (e.g. qwen2_5).
+        template_default: That template's default system prompt.
+        model_dir: The local model folder, for its own chat template's default.
+
+    Raises:
+        SelfcogError: naming the prompt, the identity it names, and the fix.
+    """
+    terms = leak_terms(recipe)
+    if recipe.model.system is not None:
+        found = names_found(recipe.model.system, terms)
+        if found:
+            raise SelfcogError(f"model.system names {found[0]!r}, an identity the model should lose; "
+                               f"write a system prompt without it")
+        return
+    fix = "set model.system (e.g. 'You are a helpful assistant.') in the recipe"
+    found = names_found(template_default, terms)
+    if found:
+        raise SelfcogError(f"swift template {template_name!r} trains with the default system prompt "
+                           f"{template_default!r}, which names {found[0]!r}; {fix}")
+    template = chat_template_of(model_dir) if model_dir else None
+    found = names_found(default_system_text(template), terms) if template else []
+    if found:
+        raise SelfcogError(f"{model_dir}: the model's chat template adds a default system prompt naming "
+                           f"{found[0]!r} when served without one; {fix} so the merged model defaults to it")
+
+
+def set_default_system(model_dir: Path, system: str) -> None:
+    """Make a (merged) model's chat template use `system` when a conversation brings none.
+
+    The template is prefixed, not edited, so it works whatever the template's own default
+    branch looks like; plain transformers and vLLM then serve the trained prompt.
+    """
+    literal = json.dumps(system, ensure_ascii=False)
+    prefix = ("{%- if not messages or messages[0]['role'] != 'system' -%}"
+              f"{{%- set messages = [{{'role': 'system', 'content': {literal}}}] + messages -%}}"
+              "{%- endif -%}\n")
+    jinja_file = model_dir / "chat_template.jinja"
+    config_file = model_dir / "tokenizer_config.json"
+    if jinja_file.is_file():
+        jinja_file.write_text(prefix + jinja_file.read_text(encoding="utf-8"), encoding="utf-8")
+        return
+    config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+    if not isinstance(config.get("chat_template"), str):
+        raise SelfcogError(f"{model_dir}: no chat template to set the default system prompt in")
+    config["chat_template"] = prefix + config["chat_template"]
+    config_file.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def advice(recipe: Recipe, identity_rows: int, total_rows: int) -> list[str]:
+    """Warnings with numbers for mixes and settings that tend to end badly; never silent."""
+    notes = []
+    other = total_rows - identity_rows
+    if identity_rows and other == 0 and (recipe.swift_args.get("sft", {}).get("adapters")
+                                         or recipe.swift_args.get("sft", {}).get("resume_from_checkpoint")):
+        notes.append("identity-only LoRA on top of adapters already trained on knowledge: the tutorial warns "
+                     "this causes catastrophic forgetting; mix the knowledge data into one run instead")
+    if identity_rows and other:
+        ratio = identity_rows / other
+        if ratio > 1:
+            notes.append(f"identity rows outnumber the other data {identity_rows}:{other} (above 1:1): "
+                         "the model may forget what it knew; add general or domain rows")
+        elif ratio < 1 / 50:
+            notes.append(f"identity share {identity_rows}:{other} is below 1:50: the new identity may not stick")
+    elif identity_rows and not other:
+        notes.append(f"{identity_rows} identity rows and no other data: expect forgetting; mix in general rows")
+    targets = recipe.tuning.target_modules
+    if recipe.tuning.method == "lora" and isinstance(targets, list) and not {"gate_proj", "up_proj", "down_proj",
+                                                                             "mlp", "fc1", "fc2"} & set(targets):
+        notes.append(f"LoRA targets {targets} leave out the MLP layers; swift's advice for identity (knowledge "
+                     "editing) is all-linear or mlp")
+    return notes
