@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from conftest import ROOT
+from selfcog_swift.errors import SelfcogError
+from selfcog_swift.guards import (advice, check_system_prompt, default_system_text, leak_terms, names_found,
+                                  set_default_system)
+from selfcog_swift.recipe import load_recipe
+
+SMOL_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+@pytest.fixture
+def recipe():
+    return load_recipe(ROOT / "recipes" / "smoke.yaml", ("model.system=null",))
+
+
+def test_qwen2_5_default_system_prompt_stops_the_run(recipe):
+    default = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+    with pytest.raises(SelfcogError, match=r"qwen2_5.*names 'Qwen'; set model.system"):
+        check_system_prompt(recipe, "qwen2_5", default, None)
+    check_system_prompt(recipe, "qwen", "You are a helpful assistant.", None)  # harmless default passes
+
+
+def test_model_chat_template_default_stops_the_run(recipe, tmp_path):
+    (tmp_path / "chat_template.jinja").write_text(SMOL_TEMPLATE)
+    with pytest.raises(SelfcogError, match="naming 'SmolLM'"):
+        check_system_prompt(recipe, "chatml", None, tmp_path)
+    recipe.model.system = "You are a helpful assistant."
+    check_system_prompt(recipe, "chatml", None, tmp_path)
+
+
+def test_recipe_system_prompt_naming_old_identity_stops(recipe):
+    recipe.model.system = "你是通义千问。"
+    with pytest.raises(SelfcogError, match="model.system names '通义千问'"):
+        check_system_prompt(recipe, "qwen", None, None)
+
+
+def test_set_default_system_replaces_the_old_default(tmp_path):
+    (tmp_path / "chat_template.jinja").write_text(SMOL_TEMPLATE)
+    set_default_system(tmp_path, 'You are 扁仓 "BianCang".')
+    text = default_system_text((tmp_path / "chat_template.jinja").read_text())
+    assert 'You are 扁仓 "BianCang".' in text and "SmolLM" not in text
+
+
+def test_set_default_system_in_tokenizer_config(tmp_path):
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": SMOL_TEMPLATE}))
+    set_default_system(tmp_path, "You are a helpful assistant.")
+    template = json.loads((tmp_path / "tokenizer_config.json").read_text())["chat_template"]
+    assert "SmolLM" not in default_system_text(template)
+
+
+def test_leak_terms_skip_the_new_identity_and_match_words(recipe):
+    recipe.identity.author.en = "Meta AI Lab"
+    terms = leak_terms(recipe)
+    assert "Meta AI" not in terms and "Qwen" in terms
+    assert names_found("metadata about llamas", ["Meta AI", "Llama"]) == []
+    assert names_found("I am Llama, by Meta AI.", ["Meta AI", "Llama"]) == ["Meta AI", "Llama"]
+
+
+def test_advice_warns_with_numbers(recipe):
+    assert any("above 1:1" in n and "300:100" in n for n in advice(recipe, 300, 400))
+    assert any("below 1:50" in n for n in advice(recipe, 1, 100))
+    recipe.tuning.target_modules = ["q_proj", "v_proj"]
+    assert any("MLP" in n for n in advice(recipe, 10, 30))
+    recipe.tuning.target_modules = "all-linear"
+    recipe.swift_args = {"sft": {"adapters": ["/ckpt/knowledge"]}}
+    assert any("catastrophic forgetting" in n for n in advice(recipe, 50, 50))
+    recipe.swift_args = {}
+    assert advice(recipe, 10, 30) == []
