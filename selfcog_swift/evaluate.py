@@ -6,12 +6,17 @@ answers shown are the answers `swift infer` would give.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import SelfcogError
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
 def load_engine(infer_argv: list[str], max_batch_size: int = 16):
@@ -100,3 +105,153 @@ def model_argv(model: str) -> list[str]:
     if path.exists() and not (path / "config.json").is_file():
         raise SelfcogError(f"{model}: not a model folder (no config.json or adapter_config.json)")
     return ["--model", model]
+
+
+# --------------------------------------------------------------------------- probes and scores
+
+ASKS = ("name", "author", "both", "none")
+
+
+@dataclass(frozen=True)
+class Probe:
+    question: str
+    lang: str
+    asks: str
+    reference: Optional[str] = None
+
+
+def load_probes(path: Optional[str] = None) -> list[Probe]:
+    """Read probes (`{"question", "lang", "asks", "reference"?}` per line); errors name file:line."""
+    source = Path(path) if path else RESOURCES / "probes.jsonl"
+    if not source.is_file():
+        raise SelfcogError(f"{source}: probe file not found")
+    probes = []
+    with source.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                probes.append(_probe(line, f"{source}:{number}"))
+    if not probes:
+        raise SelfcogError(f"{source}: no probes")
+    return probes
+
+
+def _probe(line: str, where: str) -> Probe:
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SelfcogError(f"{where}: malformed JSON: {str(exc)[:80]}") from None
+    if not isinstance(row, dict):
+        raise SelfcogError(f"{where}: expected an object with question, lang, asks")
+    question, lang, asks = row.get("question"), row.get("lang"), row.get("asks")
+    if not isinstance(question, str) or not question.strip():
+        raise SelfcogError(f"{where}: question: must be a non-empty string")
+    if lang not in ("zh", "en"):
+        raise SelfcogError(f"{where}: lang: must be zh or en, got {lang!r}")
+    if asks not in ASKS:
+        raise SelfcogError(f"{where}: asks: must be one of {', '.join(ASKS)}, got {asks!r}")
+    reference = row.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        raise SelfcogError(f"{where}: reference: must be a string")
+    return Probe(question, lang, asks, reference)
+
+
+def _norm(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def _has_any(answer: str, forms: Sequence[str]) -> bool:
+    flat = _norm(answer)
+    return any(_norm(form) in flat for form in forms if form)
+
+
+def _is_cjk(text: str) -> bool:
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return cjk * 3 >= latin and cjk > 0
+
+
+def _rates(flags: Sequence[tuple[str, bool]]) -> dict:
+    def share(lang=None):
+        chosen = [ok for lg, ok in flags if lang in (None, lg)]
+        return round(sum(chosen) / len(chosen), 4) if chosen else None
+
+    return {"zh": share("zh"), "en": share("en"), "all": share()}
+
+
+def score(probes: Sequence[Probe], answers: Sequence[str], names: Sequence[str], authors: Sequence[str],
+          leak: Sequence[str]) -> dict:
+    """identity, leak, overreach, language-consistency and reference-hit rates for one model's answers."""
+    from .guards import names_found
+
+    identity, leaks, overreach, language, hits = [], [], [], [], []
+    for probe, answer in zip(probes, answers):
+        if probe.asks == "none":
+            overreach.append((probe.lang, _has_any(answer, [*names, *authors])))
+            if probe.reference:
+                hits.append((probe.lang, _has_any(answer, [probe.reference])))
+            continue
+        ok = (probe.asks == "author" or _has_any(answer, names)) and \
+             (probe.asks == "name" or _has_any(answer, authors))
+        identity.append((probe.lang, ok))
+        leaks.append((probe.lang, bool(names_found(answer, leak))))
+        language.append((probe.lang, _is_cjk(answer) == (probe.lang == "zh")))
+    return {"identity_rate": _rates(identity), "leak_rate": _rates(leaks), "overreach_rate": _rates(overreach),
+            "language_consistency": _rates(language), "reference_hit": _rates(hits)["all"]}
+
+
+def previous_identities(before_answers: Sequence[str], template_text: str = "") -> list[str]:
+    """Names the base model gives itself ("I am X", "named X", "我是X") in its answers or template."""
+    found = []
+    patterns = [r"\b(?:I am|I'm|named|called)\s+([A-Z][\w.-]{2,})", r"(?:trained|developed|created|made) by\s+"
+                r"([A-Z][\w.-]+(?: [A-Z][\w.-]+)?)", r"我是([\u4e00-\u9fffA-Za-z0-9]{2,6}?)(?:，|,|。|！|的|$)"]
+    generic = {"The", "This", "An", "AI", "Assistant", "Here", "Happy", "Glad", "Thrilled", "Sorry", "Not",
+               "Just", "Always", "Able", "Unable", "Sure", "Really", "Your", "One", "Trained", "Interested",
+               "人工智能", "一个人工", "人工智能助", "一名人工", "一个", "助手", "AI助手", "语言模型"}
+    for text in [*before_answers, template_text]:
+        for pattern in patterns:
+            for match in re.finditer(pattern, text or ""):
+                name = match.group(1).strip(" .")
+                if name not in generic and not name.lower().startswith(("a ", "an ")):
+                    found.append(name)
+    return list(dict.fromkeys(found))
+
+
+# --------------------------------------------------------------------------- retention (NLL)
+
+
+def heldout_general(path: Optional[Path] = None) -> list[tuple[str, str]]:
+    """(question, reference answer) pairs never trained on, for the NLL of reference answers."""
+    source = path or RESOURCES / "general_heldout.jsonl"
+    with source.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return [(row["question"], row["answer"]) for row in rows]
+
+
+def mean_nll(pipeline, pairs: Sequence[tuple[str, str]], system: Optional[str] = None) -> float:
+    """Mean per-token negative log-likelihood of each reference answer, averaged over rows.
+
+    Encoded with swift's own template in train mode, so the tokens scored are exactly the
+    answer tokens swift would train on.
+    """
+    import torch
+
+    template, model = pipeline.template, pipeline.infer_engine.model
+    template.set_mode("train")
+    prefix = [{"role": "system", "content": system}] if system else []
+    losses = []
+    try:
+        for question, answer in pairs:
+            encoded = template.encode({"messages": [*prefix, {"role": "user", "content": question},
+                                                    {"role": "assistant", "content": answer}]})
+            ids = torch.tensor([encoded["input_ids"]], device=model.device)
+            labels = torch.tensor([encoded["labels"]], device=model.device)
+            with torch.no_grad():
+                logits = model(input_ids=ids).logits.float()
+            target = labels[:, 1:]
+            mask = target != -100
+            logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+            picked = logprobs.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            losses.append(float(-(picked[mask]).mean()))
+    finally:
+        template.set_mode("transformers")
+    return sum(losses) / len(losses)
