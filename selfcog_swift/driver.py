@@ -233,13 +233,36 @@ def served_model(state: RunState) -> str:
     return state.data["merged"] or state.data["checkpoint"]["path"]
 
 
-def _answers(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo) -> None:
-    from .evaluate import ask
+def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
+    """The rendered infer command aimed at a model folder, or at a LoRA checkpoint on the base."""
+    command = stage_command(recipe, "infer")
+    if (Path(model) / "adapter_config.json").is_file():
+        base = stage_command(recipe, "sft").argv()[1]
+        return [*with_model(command, base).argv(), "--adapters", model]
+    return with_model(command, model).argv()
 
-    command = with_model(stage_command(recipe, "infer"), model)
-    argv = command.argv()
+
+def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo) -> None:
+    from .evaluate import examine, heldout_general, load_probes
+
+    command = stage_command(recipe, "infer")
+    argv = infer_argv_for(recipe, model)
     with _stage(state, name, argv, echo), stage_env(command):
-        state.data[name] = ask(argv, recipe.evaluate.questions, recipe.evaluate.max_new_tokens)
+        state.data[name] = examine(argv, recipe.evaluate.questions, load_probes(recipe.evaluate.probes),
+                                   heldout_general(), recipe.evaluate.max_new_tokens, None)
+
+
+def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    """Score each saved checkpoint on the validation split's identity rows plus retention; pick the best."""
+    from .evaluate import choose_by_identity
+
+    with _stage(state, "choose", [], echo), stage_env(stage_command(recipe, "infer")):
+        scored, choice = choose_by_identity(recipe, Path(state.data["run_dir"]),
+                                            lambda ckpt: infer_argv_for(recipe, str(ckpt)))
+        state.data["checkpoint_scores"] = scored
+        if choice:
+            state.data["checkpoint"] = choice
+    echo(f"checkpoint: {state.data['checkpoint']['path']}\n  why: {state.data['checkpoint']['reason']}")
 
 
 def _write_scripts(state: RunState, recipe: Recipe, recipe_ref: list[str]) -> None:
@@ -295,21 +318,40 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     if not state.done("data"):
         _data(state, recipe, echo)
     if not state.done("before"):
-        _answers(state, recipe, "before", base_model, echo)
+        _examine(state, recipe, "before", base_model, echo)
     if not state.done("sft"):
         _sft(state, recipe, echo)
         _write_scripts(state, recipe, recipe_ref)
+    if recipe.evaluate.checkpoint_choice == "identity" and not state.done("choose"):
+        _choose_by_identity(state, recipe, echo)
     if recipe.tuning.method == "lora" and not state.done("export"):
         _export(state, recipe, echo)
     if not state.done("after"):
-        _answers(state, recipe, "after", served_model(state), echo)
-    from .evaluate import before_after_table
+        _examine(state, recipe, "after", served_model(state), echo)
+    return _conclude(state, recipe, echo)
+
+
+def _conclude(state: RunState, recipe: Recipe, echo: Echo) -> dict:
+    """Before/after table, scores, report files, and the recipe's gate."""
+    from .evaluate import before_after_table, compare, gate, load_probes, summary_lines
+    from .report import write_reports
 
     banner(echo, "before / after")
-    echo(before_after_table(recipe.evaluate.questions, state.data["before"], state.data["after"]))
+    echo(before_after_table(recipe.evaluate.questions, state.data["before"]["questions"],
+                            state.data["after"]["questions"]))
+    result = compare(recipe, load_probes(recipe.evaluate.probes), state.data["before"], state.data["after"])
+    state.data["evaluation"] = {k: v for k, v in result.items() if k != "answers"}
+    failures = gate(recipe, result)
+    state.data["gate"] = {"passed": not failures, "failures": failures}
     state.data["finished"] = True
     state.save()
-    echo(f"\nrun folder: {state.data['run_dir']}\nmodel: {served_model(state)}")
+    reports = write_reports(Path(state.data["run_dir"]), state.data, result)
+    banner(echo, "scores on the held-out probes")
+    for line in summary_lines(result):
+        echo(line)
+    echo(f"\nrun folder: {state.data['run_dir']}\nmodel: {served_model(state)}\nreport: {reports[0]}")
+    if failures:
+        raise StageError("gate", "; ".join(failures) + f" (artefacts kept in {state.data['run_dir']})")
     return state.data
 
 

@@ -255,3 +255,121 @@ def mean_nll(pipeline, pairs: Sequence[tuple[str, str]], system: Optional[str] =
     finally:
         template.set_mode("transformers")
     return sum(losses) / len(losses)
+
+
+# --------------------------------------------------------------------------- whole evaluations
+
+
+def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Probe],
+            heldout: Sequence[tuple[str, str]], max_new_tokens: int, system: Optional[str]) -> dict:
+    """Load a model once: answers to the display questions and the probes, and the reference NLL."""
+    import gc
+
+    pipeline = load_engine(infer_argv)
+    prefix = [{"role": "system", "content": system}] if system else []
+    prompts = [[*prefix, {"role": "user", "content": q}] for q in [*questions, *(p.question for p in probes)]]
+    answers = generate(pipeline, prompts, max_new_tokens)
+    nll = mean_nll(pipeline, heldout, system) if heldout else None
+    del pipeline
+    gc.collect()
+    return {"questions": answers[:len(questions)], "probes": answers[len(questions):], "nll": nll}
+
+
+def compare(recipe, probes: Sequence[Probe], before: dict, after: dict, template_text: str = "") -> dict:
+    """The scored comparison `eval --json` prints: after-model rates, retention, every answer."""
+    from .guards import leak_terms
+
+    ident = recipe.identity
+    names, authors = [ident.name.zh, ident.name.en], [ident.author.zh, ident.author.en]
+    leak = leak_terms(recipe, previous_identities(before["probes"], template_text))
+    old = score(probes, before["probes"], names, authors, leak)
+    new = score(probes, after["probes"], names, authors, leak)
+    nll_before, nll_after = before["nll"], after["nll"]
+    change = (nll_after - nll_before) / nll_before if nll_before and nll_after is not None else None
+    return {
+        "identity_rate": new["identity_rate"], "leak_rate": new["leak_rate"],
+        "overreach_rate": new["overreach_rate"], "language_consistency": new["language_consistency"],
+        "retention": {"reference_hit_before": old["reference_hit"], "reference_hit_after": new["reference_hit"],
+                      "nll_before": _round(nll_before), "nll_after": _round(nll_after),
+                      "nll_change": _round(change)},
+        "before": {key: old[key] for key in ("identity_rate", "leak_rate", "overreach_rate", "language_consistency")},
+        "leak_terms": leak,
+        "answers": [{"question": p.question, "lang": p.lang, "asks": p.asks, "before": b, "after": a}
+                    for p, b, a in zip(probes, before["probes"], after["probes"])],
+    }
+
+
+def _round(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(value, 4)
+
+
+def gate(recipe, result: dict) -> list[str]:
+    """Why a run fails its recipe's bar (empty when it passes)."""
+    failures = []
+    rate = result["identity_rate"]["all"]
+    if rate is not None and rate < recipe.evaluate.min_identity_rate:
+        failures.append(f"identity rate {rate:.2f} is below the recipe's {recipe.evaluate.min_identity_rate:.2f}")
+    change = result["retention"]["nll_change"]
+    if change is not None and change > recipe.evaluate.max_nll_increase:
+        failures.append(f"reference NLL rose {change:+.1%}, more than the recipe's "
+                        f"{recipe.evaluate.max_nll_increase:+.1%}")
+    return failures
+
+
+def summary_lines(result: dict) -> list[str]:
+    """A few terminal lines with the scores."""
+    def trio(rates: dict) -> str:
+        return " ".join(f"{k}={'-' if v is None else f'{v:.2f}'}" for k, v in rates.items())
+
+    ret = result["retention"]
+    change = "-" if ret["nll_change"] is None else f"{ret['nll_change']:+.1%}"
+    return [f"identity rate  before: {trio(result['before']['identity_rate'])}   after: {trio(result['identity_rate'])}",
+            f"leak rate      after: {trio(result['leak_rate'])}",
+            f"overreach rate after: {trio(result['overreach_rate'])}",
+            f"retention      reference hits {ret['reference_hit_before']} -> {ret['reference_hit_after']}, "
+            f"NLL {ret['nll_before']} -> {ret['nll_after']} ({change})"]
+
+
+def validation_identity_probes(recipe, run_dir: Path, limit: int = 24) -> list[Probe]:
+    """Single-turn identity questions from swift's validation split (never the held-out probes)."""
+    path = run_dir / "val_dataset.jsonl"
+    if not path.is_file():
+        return []
+    ident = recipe.identity
+    names = [ident.name.zh, ident.name.en]
+    probes = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            turns = [m for m in json.loads(line).get("messages", []) if m.get("role") != "system"]
+            if len(turns) == 2 and turns[0]["role"] == "user" and _has_any(turns[1]["content"], names):
+                lang = "zh" if _is_cjk(turns[0]["content"]) else "en"
+                probes.append(Probe(turns[0]["content"], lang, "both"))
+    return probes[:limit]
+
+
+def choose_by_identity(recipe, run_dir: Path, argv_for) -> tuple[list[dict], Optional[dict]]:
+    """Score every saved checkpoint; the rule: highest identity rate on the validation split's
+    identity questions, then lowest reference NLL (retention), then the later step.
+
+    Returns:
+        (scores per checkpoint, the choice as {"path", "reason", "source"}; None when nothing to score).
+    """
+    from .checkpoints import list_checkpoints
+
+    probes = validation_identity_probes(recipe, run_dir)
+    found = list_checkpoints(run_dir)
+    if not probes or not found:
+        return [], None
+    ident = recipe.identity
+    heldout = heldout_general()[:20]
+    scored = []
+    for step, checkpoint in enumerate(found):
+        result = examine(argv_for(checkpoint), [], probes, heldout, recipe.evaluate.max_new_tokens, None)
+        rate = score(probes, result["probes"], [ident.name.zh, ident.name.en],
+                     [ident.author.zh, ident.author.en], [])["identity_rate"]["all"]
+        scored.append({"path": str(checkpoint), "identity_rate": rate, "nll": _round(result["nll"]), "order": step})
+    best = max(scored, key=lambda s: (s["identity_rate"], -(s["nll"] or 0), s["order"]))
+    reason = (f"highest identity rate {best['identity_rate']:.2f} on {len(probes)} validation identity questions, "
+              f"reference NLL {best['nll']} (of {len(scored)} checkpoints: "
+              + ", ".join(f"{Path(s['path']).name} {s['identity_rate']:.2f}/{s['nll']}" for s in scored) + ")")
+    return scored, {"path": best["path"], "reason": reason, "source": "identity"}
