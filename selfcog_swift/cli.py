@@ -177,5 +177,39 @@ def chat(model):
     chat_loop(model_argv(model))
 
 
+@cli.command("eval")
+@click.argument("model")
+@click.option("--recipe", "recipe", required=True, help="The recipe: identity, base model, template.")
+@click.option("--base", help="Base model for the before answers (default: the recipe's).")
+@click.option("--probes", type=click.Path(dir_okay=False), help="Probe JSONL (default: the built-in held-out set).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", type=click.Path(file_okay=False), help="Also write eval.json here.")
+@SET_OPTION
+def eval_command(model, recipe, base, probes, as_json, out, sets):
+    """Score MODEL (merged folder, checkpoint or run folder) against its base, before and after."""
+    from .driver import evaluate_model
+    from .evaluate import summary_lines
+
+    result = evaluate_model(_load(recipe, sets), model, base, probes, out)
+    click.echo(json.dumps(result, ensure_ascii=False) if as_json else "\n".join(summary_lines(result)))
+
+
+@cli.command("import-legacy")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the recipe here (never overwrites).")
+def import_legacy(script, out):
+    """Turn swift 1.x/2.x command lines (like the tutorial's) into a recipe."""
+    from .legacy import import_legacy_file
+
+    imported = import_legacy_file(script)
+    for warning in imported.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if out is None:
+        return click.echo(imported.to_yaml(), nl=False)
+    if Path(out).exists():
+        raise SelfcogError(f"{out}: already exists; not overwritten")
+    Path(out).write_text(imported.to_yaml(), encoding="utf-8")
+
+
 def main():
     cli(prog_name="selfcog-swift")

@@ -368,3 +368,38 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
 
     export_main(argv)
     return merged
+
+
+def resolve_evaluated(model: str) -> str:
+    """A run folder stands for the model it produced (merged, else the chosen checkpoint)."""
+    manifest = Path(model) / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return data.get("merged") or data["checkpoint"]["path"]
+    if not Path(model).exists() and (model.startswith((".", "/")) or Path(model).suffix):
+        raise SelfcogError(f"{model}: no such model folder")
+    return model
+
+
+def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probes: Optional[str] = None,
+                   out: Optional[str] = None, echo: Echo = print) -> dict:
+    """Score a tuned model against its base on identity probes and retention (`eval`)."""
+    from .evaluate import compare, examine, heldout_general, load_probes
+
+    target = resolve_evaluated(model)
+    adapter_config = Path(target) / "adapter_config.json"
+    if adapter_config.is_file() and base is None and not is_builtin(recipe.model.id) and \
+            not Path(stage_command(recipe, "sft").argv()[1]).exists() and "/" not in recipe.model.id:
+        raise SelfcogError(f"{target}: LoRA adapters need a base model: pass --base or a recipe whose model.id exists")
+    loaded = load_probes(probes or recipe.evaluate.probes)
+    prepare_model(recipe)
+    base_model = base or stage_command(recipe, "sft").argv()[1]
+    heldout = heldout_general()
+    with stage_env(stage_command(recipe, "infer")):
+        before = examine(infer_argv_for(recipe, base_model), [], loaded, heldout, recipe.evaluate.max_new_tokens, None)
+        after = examine(infer_argv_for(recipe, target), [], loaded, heldout, recipe.evaluate.max_new_tokens, None)
+    result = compare(recipe, loaded, before, after)
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return result
