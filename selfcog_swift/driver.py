@@ -381,19 +381,23 @@ def resolve_evaluated(model: str) -> str:
     return model
 
 
+def _loadable(model: str) -> bool:
+    parts = model.split("/")
+    return Path(model).is_dir() or (len(parts) == 2 and all(parts) and not model.startswith((".", "~")))
+
+
 def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probes: Optional[str] = None,
                    out: Optional[str] = None, echo: Echo = print) -> dict:
     """Score a tuned model against its base on identity probes and retention (`eval`)."""
     from .evaluate import compare, examine, heldout_general, load_probes
 
     target = resolve_evaluated(model)
-    adapter_config = Path(target) / "adapter_config.json"
-    if adapter_config.is_file() and base is None and not is_builtin(recipe.model.id) and \
-            not Path(stage_command(recipe, "sft").argv()[1]).exists() and "/" not in recipe.model.id:
-        raise SelfcogError(f"{target}: LoRA adapters need a base model: pass --base or a recipe whose model.id exists")
     loaded = load_probes(probes or recipe.evaluate.probes)
     prepare_model(recipe)
     base_model = base or stage_command(recipe, "sft").argv()[1]
+    if (Path(target) / "adapter_config.json").is_file() and not _loadable(base_model):
+        raise SelfcogError(f"{target}: LoRA adapters without a base model: {base_model} is neither a folder "
+                           "nor a hub id; pass --base")
     heldout = heldout_general()
     with stage_env(stage_command(recipe, "infer")):
         before = examine(infer_argv_for(recipe, base_model), [], loaded, heldout, recipe.evaluate.max_new_tokens, None)
