@@ -1,0 +1,99 @@
+"""End to end on the real ms-swift: the smoke recipe trains the tiny model, merges, answers."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke") / "out"
+    result = run_cli("run", "recipes/smoke.yaml", "--set", f"output_dir={out}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    (state,) = out.glob(".selfcog/state.json")
+    manifest = json.loads(state.read_text())
+    return out, manifest, result.stdout
+
+
+def test_manifest_is_complete(smoke_run):
+    out, manifest, _ = smoke_run
+    run_dir = Path(manifest["run_dir"])
+    on_disk = json.loads((run_dir / "manifest.json").read_text())
+    assert on_disk == manifest
+    assert {"recipe", "checkpoint", "merged", "stages", "versions", "data"} <= set(manifest)
+    assert [s["name"] for s in manifest["stages"]] == ["data", "before", "sft", "choose", "export", "after"]
+    assert all(s["seconds"] > 0 for s in manifest["stages"])
+    assert manifest["checkpoint"]["path"].startswith(str(run_dir)) and manifest["checkpoint"]["reason"]
+    assert manifest["merged"] == manifest["checkpoint"]["path"] + "-merged"
+    assert manifest["versions"]["ms-swift"].startswith("4.")
+    assert len(manifest["data"]["sha256"]) == 64
+    for stage in ("sft", "export", "infer"):
+        assert (run_dir / f"{stage}.sh").is_file()
+    assert (run_dir / "report.md").is_file() and (run_dir / "report.html").is_file()
+
+
+def test_stage_argv_is_what_render_prints(smoke_run):
+    out, manifest, _ = smoke_run
+    rendered = json.loads(run_cli("render", "recipes/smoke.yaml", "--format", "json", "--set", f"output_dir={out}",
+                                  "--checkpoint", manifest["checkpoint"]["path"]).stdout)
+    stages = {s["name"]: s["argv"] for s in manifest["stages"]}
+    assert stages["sft"] == rendered["sft"]["argv"][2:]
+    assert stages["export"] == rendered["export"]["argv"][2:]
+
+
+def test_after_answers_carry_the_identity_and_before_answers_do_not(smoke_run):
+    _, manifest, stdout = smoke_run
+    identity = manifest["recipe"]["identity"]
+    forms = [identity["name"]["zh"], identity["name"]["en"]]
+    authors = [identity["author"]["zh"], identity["author"]["en"]]
+    before, after = manifest["before"]["questions"], manifest["after"]["questions"]
+    assert not any(f in answer for answer in before for f in forms + authors)
+    assert all(any(f in answer for f in forms) for answer in after), after
+    assert all(any(a in answer for a in authors) for answer in after), after
+    assert "before / after" in stdout
+
+
+def test_merged_model_loads_with_plain_transformers_and_defaults_to_the_trained_system_prompt(smoke_run):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _, manifest, _ = smoke_run
+    merged = manifest["merged"]
+    model = AutoModelForCausalLM.from_pretrained(merged)
+    tokenizer = AutoTokenizer.from_pretrained(merged)
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
+    assert manifest["recipe"]["model"]["system"] in text
+    assert model.num_parameters() > 0
+
+
+def test_best_command_reads_the_run(smoke_run):
+    out, manifest, _ = smoke_run
+    result = run_cli("best", manifest["run_dir"], "--json")
+    assert result.returncode == 0, result.stderr
+    choice = json.loads(result.stdout)
+    assert Path(choice["path"]).parent == Path(manifest["run_dir"])
+
+
+def test_merge_refuses_to_overwrite(smoke_run):
+    _, manifest, _ = smoke_run
+    result = run_cli("merge", manifest["checkpoint"]["path"])
+    assert result.returncode == 2 and "never overwritten" in result.stderr
+
+
+def test_ask_answers_with_the_identity(smoke_run):
+    _, manifest, _ = smoke_run
+    result = run_cli("ask", manifest["merged"], "Who are you?", "--max-new-tokens", "48")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert manifest["recipe"]["identity"]["name"]["en"] in result.stdout
+
+
+def test_resume_skips_finished_stages(smoke_run):
+    out, manifest, _ = smoke_run
+    result = run_cli("run", "recipes/smoke.yaml", "--resume", "--set", f"output_dir={out}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "=== selfcog-swift: sft ===" not in result.stdout
