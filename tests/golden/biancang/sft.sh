@@ -23,7 +23,7 @@ swift sft \
     --learning_rate 1e-5 \
     --max_length 4096 \
     --per_device_train_batch_size 1 \
-    --gradient_accumulation_steps 1 \
+    --gradient_accumulation_steps 2 \
     --weight_decay 0.01 \
     --max_grad_norm 0.5 \
     --warmup_ratio 0.4 \
