@@ -40,11 +40,14 @@ demo: setup
 bench: setup
 	$(PY) bench/run.py
 
+GOLDEN_RECIPES := recipes/biancang.yaml tests/golden/recipes/multinode.yaml tests/golden/recipes/fsdp_user_deepspeed.yaml
+
 golden: setup
-	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage sft > tests/golden/biancang/sft.sh
-	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage export > tests/golden/biancang/export.sh
-	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage infer > tests/golden/biancang/infer.sh
-	$(PY) -m selfcog_swift render recipes/biancang.yaml --stage sft --format yaml > tests/golden/biancang/sft.yaml
+	for r in $(GOLDEN_RECIPES); do \
+	  d=tests/golden/$$(basename $$r .yaml); mkdir -p $$d; \
+	  for s in sft export infer; do $(PY) -m selfcog_swift render $$r --stage $$s > $$d/$$s.sh || exit 1; done; \
+	  $(PY) -m selfcog_swift render $$r --stage sft --format yaml > $$d/sft.yaml || exit 1; \
+	done
 
 schema: setup
 	$(PY) -m selfcog_swift schema > recipe.schema.json

@@ -13,7 +13,6 @@ from selfcog_swift.render import STAGES, render, stage_command, stages_for
 
 BIANCANG = ROOT / "recipes" / "biancang.yaml"
 AUTHOR_ZH = "齐鲁工业大学(山东省科学院)计算机科学与技术学部自然语言处理与认知计算研究组"
-GOLDEN = ROOT / "tests" / "golden" / "biancang"
 
 
 def bash_argv(script: str, checkpoint: str = "/ckpt/checkpoint-20") -> list[list[str]]:
@@ -29,12 +28,28 @@ def bash_argv(script: str, checkpoint: str = "/ckpt/checkpoint-20") -> list[list
     return [chunk.strip("\0").split("\0") for chunk in out.stdout.split("\0\n") if chunk.strip("\0\n")]
 
 
-def test_golden_biancang_scripts_match_committed_files():
-    recipe = load_recipe(BIANCANG)
-    ref = ["recipes/biancang.yaml"]
+GOLDEN_RECIPES = ["recipes/biancang.yaml", "tests/golden/recipes/multinode.yaml",
+                  "tests/golden/recipes/fsdp_user_deepspeed.yaml"]
+
+
+@pytest.mark.parametrize("ref", GOLDEN_RECIPES)
+def test_golden_scripts_match_committed_files(ref):
+    """`make golden` rewrites these after an intended change."""
+    recipe = load_recipe(ROOT / ref)
+    folder = ROOT / "tests" / "golden" / Path(ref).stem
     for stage in STAGES:
-        assert render(recipe, stage, "sh", ref) == (GOLDEN / f"{stage}.sh").read_text(encoding="utf-8"), stage
-    assert render(recipe, "sft", "yaml", ref) == (GOLDEN / "sft.yaml").read_text(encoding="utf-8")
+        assert render(recipe, stage, "sh", [ref]) == (folder / f"{stage}.sh").read_text(encoding="utf-8"), stage
+    assert render(recipe, "sft", "yaml", [ref]) == (folder / "sft.yaml").read_text(encoding="utf-8")
+
+
+def test_multinode_renders_one_sft_script_per_node():
+    recipe = load_recipe(ROOT / "tests/golden/recipes/multinode.yaml")
+    scripts = render(recipe, "sft", "sh", ["x.yaml"]).split("#!/usr/bin/env bash")[1:]
+    assert len(scripts) == 2
+    for rank, script in enumerate(scripts):
+        (recorded,) = bash_argv("#!/usr/bin/env bash" + script)
+        assert recorded[recorded.index("--deepspeed") + 1] == "zero3"
+        assert f"NODE_RANK={rank} " in script and "NNODES=2 " in script and "MASTER_ADDR=10.0.0.1 " in script
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -74,7 +89,7 @@ def test_hostile_identity_strings_survive_bash_exactly(text, tmp_path):
 
 
 def test_rendered_flags_pass_swift_parsers(swift_parsers):
-    for path in RECIPES:
+    for path in [*RECIPES, *(ROOT / "tests" / "golden" / "recipes").glob("*.yaml")]:
         recipe = load_recipe(path)
         for stage in stages_for(recipe, "all"):
             argv = stage_command(recipe, stage).argv({"CHECKPOINT": "/tmp/ckpt"})
