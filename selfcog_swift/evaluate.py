@@ -340,7 +340,9 @@ def validation_identity_probes(recipe, run_dir: Path, limit: int = 24) -> list[P
     probes = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
-            turns = [m for m in json.loads(line).get("messages", []) if m.get("role") != "system"]
+            # swift stores each message of its validation split as a JSON string.
+            messages = [json.loads(m) if isinstance(m, str) else m for m in json.loads(line).get("messages", [])]
+            turns = [m for m in messages if m.get("role") != "system"]
             if len(turns) == 2 and turns[0]["role"] == "user" and _has_any(turns[1]["content"], names):
                 lang = "zh" if _is_cjk(turns[0]["content"]) else "en"
                 probes.append(Probe(turns[0]["content"], lang, "both"))

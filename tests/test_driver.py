@@ -97,3 +97,16 @@ def test_resume_skips_finished_stages(smoke_run):
     result = run_cli("run", "recipes/smoke.yaml", "--resume", "--set", f"output_dir={out}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "=== selfcog-swift: sft ===" not in result.stdout
+
+
+def test_gate_fails_the_run_and_keeps_every_artefact(tmp_path):
+    out = tmp_path / "gated"
+    result = run_cli("run", "recipes/smoke.yaml", "--set", f"output_dir={out}",
+                     "--set", "evaluate.min_identity_rate=1.0", "--set", "train.max_steps=20",
+                     "--set", "evaluate.checkpoint_choice=eval_loss")
+    assert result.returncode == 1
+    assert "stage gate failed: identity rate" in result.stderr and "below the recipe's 1.00" in result.stderr
+    manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())
+    assert manifest["gate"]["passed"] is False
+    assert Path(manifest["merged"]).is_dir()
+    assert (Path(manifest["run_dir"]) / "report.html").is_file()
