@@ -1,0 +1,25 @@
+"""Two processes (torchrun, gloo) train the tiny model; the checkpoint merges and answers."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def test_two_process_gloo_training_merges_and_answers(tmp_path):
+    out = tmp_path / "ddp"
+    sets = [f"output_dir={out}", "launch.nproc_per_node=2", "launch.ddp_backend=gloo", "launch.master_port=29533",
+            "train.max_steps=30", "train.save_steps=15", "train.eval_steps=15",
+            "evaluate.checkpoint_choice=eval_loss", "evaluate.min_identity_rate=0", "evaluate.max_nll_increase=10"]
+    result = run_cli("run", "recipes/smoke.yaml", *[t for s in sets for t in ("--set", s)])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())
+    args = json.loads((Path(manifest["run_dir"]) / "args.json").read_text())
+    assert args.get("world_size", 2) == 2 or args.get("ddp_backend") == "gloo"
+    assert "torch.distributed.run" in result.stdout + result.stderr or args["ddp_backend"] == "gloo"
+    assert Path(manifest["merged"]).is_dir()
+    assert all(isinstance(a, str) and a for a in manifest["after"]["questions"])
