@@ -10,6 +10,7 @@ import json
 import os
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -25,15 +26,24 @@ def load_engine(infer_argv: list[str], max_batch_size: int = 16):
     Returns:
         swift's SwiftInfer object; its `infer_engine` is a TransformersEngine.
     """
-    import torch
-
     from swift.pipelines.infer.infer import SwiftInfer
 
-    # Greedy decoding of a small model on CPU is dominated by thread hand-offs: one thread
-    # was several times faster than two here (see SWIFT46.md, bench/run.py measures it).
+    return SwiftInfer([*infer_argv, "--max_batch_size", str(max_batch_size), "--stream", "false"])
+
+
+@contextmanager
+def generation_threads():
+    """Greedy decoding of a small model on CPU is dominated by thread hand-offs: one thread was
+    several times faster than two here (SWIFT46.md). Training keeps its own setting afterwards."""
+    import torch
+
+    saved = torch.get_num_threads()
     if not torch.cuda.is_available():
         torch.set_num_threads(int(os.environ.get("SELFCOG_GEN_THREADS", "1")))
-    return SwiftInfer([*infer_argv, "--max_batch_size", str(max_batch_size), "--stream", "false"])
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, batch: bool = True) -> list[str]:
@@ -43,10 +53,11 @@ def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, b
     config = RequestConfig(max_tokens=max_new_tokens, temperature=0)
     requests = [InferRequest(messages=list(messages)) for messages in prompts]
     engine = pipeline.infer_engine
-    if batch:
-        responses = engine.infer(requests, request_config=config, use_tqdm=False)
-    else:
-        responses = [engine.infer([r], request_config=config, use_tqdm=False)[0] for r in requests]
+    with generation_threads():
+        if batch:
+            responses = engine.infer(requests, request_config=config, use_tqdm=False)
+        else:
+            responses = [engine.infer([r], request_config=config, use_tqdm=False)[0] for r in requests]
     return [r.choices[0].message.content or "" for r in responses]
 
 
