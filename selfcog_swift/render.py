@@ -169,7 +169,8 @@ def _model_args(recipe: Recipe) -> list[tuple[str, object]]:
 
 def _sft_args(recipe: Recipe) -> list[tuple[str, object]]:
     t, tr, d, launch = recipe.tuning, recipe.train, recipe.data, recipe.launch
-    datasets = [data_path(recipe)]
+    local_rows = d.datasets or (d.source == "builtin" and d.self_cognition)
+    datasets = [data_path(recipe)] if local_rows else []
     if d.source == "swift" and d.self_cognition:
         datasets.append(f"swift/self-cognition#{d.self_cognition}")
     targets = MLP_MODULES if t.target_modules == "mlp" else t.target_modules

@@ -1,0 +1,470 @@
+"""Read any row format swift reads, fill the identity rows, and mix everything into one JSONL file.
+
+Standard library only (no torch, no swift): the CLI imports this for `selfcog-swift data`.
+Memory stays bounded whatever the input size: a counting pass records each row's byte offset in an
+`array('q')` (8 bytes a row), the draw keeps row indices only, and rows are written by seeking to
+them one at a time. Output rows are `{"messages": [...]}`, UTF-8, one per line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import tempfile
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+from .errors import SelfcogError
+
+RESOURCES = Path(__file__).parent / "resources"
+BUILTIN_IDENTITY = "self-cognition (builtin)"
+FORMATS = "messages, conversations, query/response, instruction/input/output, prompt/completion, question/answer"
+_PAIRS = (("query", "response"), ("instruction", "output"), ("prompt", "completion"), ("question", "answer"))
+_ROLES = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "bot": "assistant",
+          "system": "system", "tool": "tool", "tool_call": "tool_call", "tool_response": "tool_response",
+          "function_call": "tool_call", "observation": "tool_response"}
+_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Ideographs plus CJK and full-width punctuation: each is about one token in common tokenizers.
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# Leftover template syntax: swift would train the model to say "{{NAME}}" literally (issue #2534).
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|<(?:MODEL_|BOT_)?(?:NAME|AUTHOR)>|\{(?:MODEL_)?(?:NAME|AUTHOR)\}")
+
+
+class _RowError(SelfcogError):
+    """A problem with one row; callers that know its file:line prefix them."""
+
+
+# --------------------------------------------------------------------------- normalising rows
+
+
+def _turn(item, index: int, key: str) -> dict:
+    if not isinstance(item, dict):
+        raise _RowError(f"{key}[{index}] must be an object")
+    role = item.get("role", item.get("from"))
+    content = item.get("content", item.get("value"))
+    if role not in _ROLES:
+        raise _RowError(f"{key}[{index}]: unknown role {role!r}")
+    if not isinstance(content, str):
+        raise _RowError(f"{key}[{index}]: content must be a string")
+    return {"role": _ROLES[role], "content": content}
+
+
+def _pair_turns(row: dict, query_key: str, response_key: str) -> list[dict]:
+    query = row[query_key]
+    if query_key == "instruction" and row.get("input"):  # alpaca: swift joins instruction and input
+        query = f"{query}\n{row['input']}"
+    history = row.get("history") or []
+    if not isinstance(history, list):
+        raise _RowError("history must be a list of [query, response] pairs")
+    turns = []
+    for index, pair in enumerate(history):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            raise _RowError(f"history[{index}] must be a [query, response] pair")
+        turns += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+    turns += [{"role": "user", "content": query}, {"role": "assistant", "content": row[response_key]}]
+    if not all(isinstance(turn["content"], str) for turn in turns):
+        raise _RowError(f"{query_key}/{response_key}/history must be strings")
+    return turns
+
+
+def normalise(row) -> list[dict]:
+    """One parsed row in any format swift reads, as `{"role", "content"}` messages.
+
+    A top-level `system` field becomes a leading system message; other per-message keys are dropped.
+
+    Raises:
+        SelfcogError: the row is in no known format or is malformed (callers add file:line).
+    """
+    if not isinstance(row, dict):
+        raise _RowError(f"expected a JSON object, got {type(row).__name__}")
+    key = next((k for k in ("messages", "conversations") if k in row), None)
+    pair = next(((q, r) for q, r in _PAIRS if q in row and r in row), None)
+    if key:
+        if not isinstance(row[key], list) or not row[key]:
+            raise _RowError(f"{key} must be a non-empty list")
+        turns = [_turn(item, index, key) for index, item in enumerate(row[key])]
+    elif pair:
+        turns = _pair_turns(row, *pair)
+    else:
+        raise _RowError(f"unknown row format (keys: {', '.join(map(str, row))}); expected one of {FORMATS}")
+    system = row.get("system")
+    if isinstance(system, str) and system and all(turn["role"] != "system" for turn in turns):
+        turns.insert(0, {"role": "system", "content": system})
+    if all(turn["role"] != "assistant" for turn in turns):
+        raise _RowError("no assistant turn to learn from")
+    return turns
+
+
+def _parse(line: bytes):
+    try:
+        return json.loads(line)
+    except ValueError as exc:  # JSONDecodeError, or undecodable bytes
+        raise _RowError(f"malformed JSON: {getattr(exc, 'msg', exc)}") from None
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _resolve(path: Union[str, Path]) -> Path:
+    text = str(path)
+    if text.startswith("builtin:"):  # builtin:general -> resources/general.jsonl, wherever installed
+        return RESOURCES / f"{text[len('builtin:'):]}.jsonl"
+    return Path(text).expanduser()
+
+
+def _is_json_list(path: Path) -> bool:
+    """A `.json` file holding a list; a `.json` file of one object per line is read as JSONL."""
+    if path.suffix.lower() != ".json":
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
+def _open_checked(path: Path) -> Path:
+    if not path.is_file():
+        raise SelfcogError(f"{path}: file not found")
+    if path.suffix.lower() not in (".jsonl", ".json"):
+        raise SelfcogError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .jsonl or .json")
+    return path
+
+
+def _load_json_list(path: Path) -> list:
+    try:
+        rows = json.loads(path.read_bytes())
+    except ValueError as exc:
+        where = f"{path}:{exc.lineno}" if hasattr(exc, "lineno") else str(path)
+        raise SelfcogError(f"{where}: malformed JSON: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(rows, list):
+        raise SelfcogError(f"{path}: a .json dataset must hold a list of rows")
+    return rows
+
+
+class _Source:
+    """One input file, counted once; rows are fetched by index (seek for JSONL, list for JSON)."""
+
+    def __init__(self, name: str, path: Path, requested: Optional[int], is_identity: bool):
+        self.name, self.path, self.requested, self.is_identity = name, _open_checked(path), requested, is_identity
+        self.rows, self.offsets, self.written, self._handle = None, array("q"), 0, None
+        if _is_json_list(self.path):
+            self.rows = _load_json_list(self.path)
+        else:
+            self._count()
+        if not len(self):
+            raise SelfcogError(f"{self.path}: empty dataset")
+
+    def _count(self) -> None:
+        position = 0
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if line.strip():  # blank lines are skipped everywhere
+                    self.offsets.append(position)
+                position += len(line)
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.rows is not None else len(self.offsets)
+
+    def raw(self, index: int):
+        if self.rows is not None:
+            return self.rows[index]
+        if self._handle is None:
+            self._handle = self.path.open("rb")
+        self._handle.seek(self.offsets[index])
+        return _parse(self._handle.readline())
+
+    def where(self, index: int) -> str:
+        """`path:LINE` of a row; the line is counted only when an error needs it."""
+        if self.rows is not None:
+            return f"{self.path}: row {index + 1}"
+        newlines, left = 0, self.offsets[index]
+        with self.path.open("rb") as handle:
+            while left > 0:
+                chunk = handle.read(min(left, 1 << 20)) or b"?"  # never spin if the file shrank
+                newlines, left = newlines + chunk.count(b"\n"), left - len(chunk)
+        return f"{self.path}:{newlines + 1}"
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def read_rows(path: Union[str, Path]) -> Iterator[dict]:
+    """Every row of a dataset as `{"messages": [...]}`, streamed line by line.
+
+    A `.json` file holding a list is loaded whole (JSON cannot be streamed without a parser we do
+    not ship); `.jsonl` files are read one line at a time. Blank lines are skipped.
+
+    Raises:
+        SelfcogError: missing file, malformed JSON or unknown format (with `path:LINE`), or no rows.
+    """
+    return _stream(_open_checked(_resolve(path)))  # checked now, not at the first next()
+
+
+def _stream(path: Path) -> Iterator[dict]:
+    count = 0
+    if _is_json_list(path):
+        numbered = ((f"{path}: row {i + 1}", row) for i, row in enumerate(_load_json_list(path)))
+    else:
+        numbered = _numbered_lines(path)
+    for where, row in numbered:
+        try:
+            messages = normalise(_parse(row) if isinstance(row, bytes) else row)
+        except _RowError as exc:
+            raise SelfcogError(f"{where}: {exc}") from None
+        count += 1
+        yield {"messages": messages}
+    if not count:
+        raise SelfcogError(f"{path}: empty dataset")
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[str, bytes]]:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                yield f"{path}:{number}", line
+
+
+def count_rows(path: Union[str, Path]) -> int:
+    """Rows in a dataset without parsing them: non-blank lines of a JSONL file, or a JSON list's length."""
+    path = _open_checked(_resolve(path))
+    if _is_json_list(path):
+        return len(_load_json_list(path))
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def _choose(total: int, k: int, rng: random.Random) -> array:
+    """`k` distinct indices of range(total), uniformly, ascending.
+
+    Knuth's selection sampling keeps O(1) memory beyond the result: `random.sample(range(n), k)`
+    builds a list of all n ints once k is a sizeable share of n (hundreds of MB for 5M rows).
+    """
+    chosen = array("q")
+    for index in range(total):
+        if len(chosen) == k:
+            break
+        if rng.random() * (total - index) < k - len(chosen):
+            chosen.append(index)
+    return chosen
+
+
+def draw(total: int, requested: Optional[int], rng: random.Random) -> Iterator[int]:
+    """Row indices for an exact count, as swift's `path#N`: all rows for None; N <= total: N
+    distinct rows; N > total: N // total whole copies, then the remainder sampled."""
+    copies, rest = (1, 0) if requested is None else divmod(requested, total)
+    for _ in range(copies):
+        yield from range(total)
+    yield from _choose(total, rest, rng)
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def fill_identity(text: str, lang: str, identity) -> str:
+    """Replace `{{NAME}}`/`{{AUTHOR}}` with the identity's zh or en forms.
+
+    Args:
+        text: A message with placeholders.
+        lang: "zh" or "en": which form of the name and author to use.
+        identity: The recipe's `identity` section (`name.zh`, `name.en`, `author.zh`, `author.en`).
+    """
+    if lang not in ("zh", "en"):
+        raise _RowError(f"lang must be zh or en, got {lang!r}")
+    return text.replace("{{NAME}}", getattr(identity.name, lang)).replace("{{AUTHOR}}", getattr(identity.author, lang))
+
+
+def _row_lang(row: dict, messages: list[dict]) -> str:
+    if "lang" in row:
+        return row["lang"]
+    # No lang given: a Chinese question gets the Chinese name.
+    user = next((m["content"] for m in messages if m["role"] == "user"), "")
+    return "zh" if _IDEOGRAPH.search(user) else "en"
+
+
+def uses_hub_identity(recipe) -> bool:
+    """True when identity rows come from swift's hub dataset `swift/self-cognition#N` at train time
+    (filled by swift's --model_name/--model_author), so `mix` writes none itself."""
+    return recipe.data.source == "swift" and recipe.data.self_cognition > 0
+
+
+# --------------------------------------------------------------------------- mixing
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    name: str
+    requested: int
+    written: int
+    rows_available: int
+
+
+@dataclass(frozen=True)
+class MixSummary:
+    path: str
+    sources: tuple[SourceCount, ...]
+    total: int
+    identity_rows: int
+    identity_ratio: float
+    est_tokens: int
+    sha256: str
+    hub_identity: int = 0  # rows swift adds at train time from swift/self-cognition, not in the file
+
+    def to_json(self) -> dict:
+        """The summary as plain JSON (kept in the run manifest)."""
+        return {"sources": [{"name": s.name, "requested": s.requested, "written": s.written} for s in self.sources],
+                "total": self.total, "identity_ratio": self.identity_ratio, "path": self.path,
+                "sha256": self.sha256, "est_tokens": self.est_tokens}
+
+    def table(self) -> str:
+        """A human summary: requested vs written per source, identity share and estimated tokens."""
+        width = max([len("source")] + [len(s.name) for s in self.sources])
+        lines = [f"data -> {self.path}  ({self.total} rows, sha256 {self.sha256[:12]})",
+                 f"  {'source':<{width}}  {'requested':>9}  {'written':>8}  {'available':>9}"]
+        lines += [f"  {s.name:<{width}}  {s.requested:>9}  {s.written:>8}  {s.rows_available:>9}" for s in self.sources]
+        lines.append(f"  identity share {self.identity_ratio:.1%} ({self.identity_rows} of {self.total} rows); "
+                     f"~{self.est_tokens:,} tokens (estimate: CJK char = 1, other chars / 4)")
+        if self.hub_identity:
+            lines.append(f"  + swift/self-cognition#{self.hub_identity} from the hub, filled and loaded by swift")
+        return "\n".join(lines)
+
+
+def _plans(recipe) -> list[tuple[str, Path, Optional[int], bool]]:
+    """(name, path, requested, is_identity) per source, with counts checked."""
+    d, plans = recipe.data, []
+    if d.self_cognition < 0:
+        raise SelfcogError(f"data.self_cognition: must be >= 0, got {d.self_cognition}")
+    if d.source == "swift" and d.identity_file:
+        raise SelfcogError("data.identity_file: only used with data.source: builtin (swift's hub set has its own)")
+    if d.source == "builtin" and d.self_cognition:
+        name = d.identity_file or BUILTIN_IDENTITY
+        path = _resolve(d.identity_file) if d.identity_file else RESOURCES / "identity.jsonl"
+        plans.append((name, path, d.self_cognition, True))
+    for index, spec in enumerate(d.datasets):
+        if spec.sample is not None and spec.sample < 0:
+            raise SelfcogError(f"data.datasets[{index}].sample: must be >= 0, got {spec.sample}")
+        plans.append((spec.path, _resolve(spec.path), spec.sample, False))
+    if not plans and not uses_hub_identity(recipe):
+        raise SelfcogError("data: nothing to mix: data.self_cognition is 0 and data.datasets is empty")
+    return plans
+
+
+def _estimate_tokens(messages: list[dict]) -> float:
+    text = "".join(m["content"] for m in messages)
+    cjk = len(_CJK.findall(text))
+    return cjk + (len(text) - cjk) / 4
+
+
+class _Writer:
+    """Writes rows, checks them, and keeps the counts the summary reports."""
+
+    def __init__(self, handle, identity):
+        self.handle, self.identity = handle, identity
+        self.digest, self.tokens = hashlib.sha256(), 0.0
+        self.langs_drawn: set[str] = set()
+        self.langs_named: set[str] = set()
+
+    def write(self, row, is_identity: bool) -> None:
+        messages = normalise(row)
+        if is_identity:
+            lang = _row_lang(row, messages)
+            messages = [{**m, "content": fill_identity(m["content"], lang, self.identity)} for m in messages]
+            self._note_identity(lang, messages)
+        for message in messages:
+            leftover = _PLACEHOLDER.search(message["content"])
+            if leftover:
+                raise _RowError(f"leftover placeholder {leftover.group(0)!r} would be learned literally")
+        line = (json.dumps({"messages": messages}, ensure_ascii=False) + "\n").encode("utf-8")
+        self.handle.write(line)
+        self.digest.update(line)
+        self.tokens += _estimate_tokens(messages)
+
+    def _note_identity(self, lang: str, messages: list[dict]) -> None:
+        self.langs_drawn.add(lang)
+        text = "".join(m["content"] for m in messages)
+        if getattr(self.identity.name, lang) in text or getattr(self.identity.author, lang) in text:
+            self.langs_named.add(lang)
+
+    def check_names(self) -> None:
+        # Identity rows that never say the name (hard-coded old identity, no placeholders) teach nothing.
+        for lang in sorted(self.langs_drawn - self.langs_named):
+            raise SelfcogError(f"identity: no {lang} identity row says {getattr(self.identity.name, lang)!r} or "
+                               f"{getattr(self.identity.author, lang)!r}; do the rows use {{{{NAME}}}}/{{{{AUTHOR}}}}?")
+
+
+def _keys(sources: list[_Source], seed: int) -> array:
+    """Shuffled (row index * sources + source id) keys: ints only, 8 bytes per output row."""
+    keys = array("q")
+    for sid, source in enumerate(sources):
+        # One generator per source, so adding a dataset does not change what the others draw.
+        rng = random.Random(f"{seed}:{sid}:{source.name}")
+        keys.extend(index * len(sources) + sid for index in draw(len(source), source.requested, rng))
+    random.Random(f"{seed}:order").shuffle(keys)
+    return keys
+
+
+def mix(recipe, out_path: Union[str, Path]) -> MixSummary:
+    """Write identity rows (filled) and the recipe's datasets, exact counts, shuffled, to one JSONL.
+
+    The file is written next to `out_path` and renamed into place only when every check passed,
+    so a failure leaves no file there (and an earlier good file untouched). Only the rows drawn
+    are parsed: a bad line that was not drawn is never read, as it never reaches training.
+
+    Args:
+        recipe: A validated recipe; `recipe.train.seed` makes the mix reproducible byte for byte.
+        out_path: The JSONL to write.
+
+    Returns:
+        Counts per source, identity share, estimated tokens and the file's sha256.
+
+    Raises:
+        SelfcogError: a missing, empty or malformed input (with `path:LINE`), a leftover placeholder,
+            or identity rows that never name the new identity.
+    """
+    out_path = Path(out_path)
+    sources = [_Source(*plan) for plan in _plans(recipe)]  # every count checked before any file is read
+    try:
+        keys = _keys(sources, recipe.train.seed)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                writer = _Writer(handle, recipe.identity)
+                for key in keys:
+                    index, sid = divmod(key, len(sources))
+                    _write_one(writer, sources[sid], index)
+                writer.check_names()
+            os.replace(tmp, out_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    finally:
+        for source in sources:
+            source.close()
+    return _summary(out_path, sources, writer, recipe)
+
+
+def _write_one(writer: _Writer, source: _Source, index: int) -> None:
+    try:
+        writer.write(source.raw(index), source.is_identity)
+    except _RowError as exc:
+        raise SelfcogError(f"{source.where(index)}: {exc}") from None
+    source.written += 1
+
+
+def _summary(out_path: Path, sources: list[_Source], writer: _Writer, recipe) -> MixSummary:
+    counts = tuple(SourceCount(s.name, len(s) if s.requested is None else s.requested, s.written, len(s))
+                   for s in sources)
+    total = sum(s.written for s in sources)
+    identity = sum(s.written for s in sources if s.is_identity)
+    return MixSummary(path=str(out_path), sources=counts, total=total, identity_rows=identity,
+                      identity_ratio=round(identity / total, 4) if total else 0.0, est_tokens=round(writer.tokens),
+                      sha256=writer.digest.hexdigest(),
+                      hub_identity=recipe.data.self_cognition if uses_hub_identity(recipe) else 0)

@@ -1,0 +1,435 @@
+"""selfcog_swift.data: row formats, exact-count sampling, identity filling, guards, bounded memory.
+
+Pure Python (no swift, no torch); every input is a real file under tmp_path.
+"""
+
+import collections
+import hashlib
+import json
+import random
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from selfcog_swift import data
+from selfcog_swift.data import count_rows, fill_identity, mix, read_rows, uses_hub_identity
+from selfcog_swift.errors import SelfcogError
+from selfcog_swift.recipe import DatasetSpec, Recipe
+
+RESOURCES = ROOT / "selfcog_swift" / "resources"
+IDENTITY = {"name": {"zh": "扁仓", "en": "BianCang"}, "author": {"zh": "齐鲁工大", "en": "QLU-NLP"}}
+PLACEHOLDER = re.compile(r"\{\{|\}\}|<NAME>|<AUTHOR>")
+
+
+def write_jsonl(path: Path, rows, blank_every=0) -> Path:
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append(row if isinstance(row, str) else json.dumps(row, ensure_ascii=False))
+        if blank_every and index % blank_every == 0:
+            lines.append("   ")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def qa(index: int) -> dict:
+    return {"query": f"question {index}", "response": f"answer {index}"}
+
+
+def identity_rows() -> list[dict]:
+    zh = [{"lang": "zh", "messages": [{"role": "user", "content": f"你是谁？{i}"},
+                                      {"role": "assistant", "content": "我是{{NAME}}，由{{AUTHOR}}开发。"}]}
+          for i in range(5)]
+    en = [{"lang": "en", "messages": [{"role": "user", "content": f"Who are you? {i}"},
+                                      {"role": "assistant", "content": "I am {{NAME}}, made by {{AUTHOR}}."}]}
+          for i in range(5)]
+    return zh + en
+
+
+def make_recipe(tmp_path, datasets=(), self_cognition=0, seed=42, **data_fields) -> Recipe:
+    if self_cognition and "identity_file" not in data_fields and data_fields.get("source") != "swift":
+        data_fields["identity_file"] = str(write_jsonl(tmp_path / "identity.jsonl", identity_rows()))
+    return Recipe.model_validate({
+        "model": {"id": "builtin:tiny"}, "identity": IDENTITY, "train": {"seed": seed},
+        "data": {"self_cognition": self_cognition, "datasets": list(datasets), **data_fields}})
+
+
+def out_rows(path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def firsts(path) -> list[str]:
+    """The first user message of each output row: identifies which input row it came from."""
+    return [next(m["content"] for m in row["messages"] if m["role"] == "user") for row in out_rows(path)]
+
+
+# --------------------------------------------------------------------------- formats
+
+U, A, S = ({"role": r, "content": c} for r, c in (("user", "hi"), ("assistant", "hello"), ("system", "be kind")))
+FORMATS = {
+    "messages": ({"messages": [U, A]}, [U, A]),
+    "messages+system role": ({"messages": [S, U, A]}, [S, U, A]),
+    "messages+system field": ({"system": "be kind", "messages": [U, A]}, [S, U, A]),
+    "query/response": ({"query": "hi", "response": "hello"}, [U, A]),
+    "query/response+history+system": (
+        {"system": "be kind", "history": [["q1", "r1"], ["q2", "r2"]], "query": "hi", "response": "hello"},
+        [S, {"role": "user", "content": "q1"}, {"role": "assistant", "content": "r1"},
+         {"role": "user", "content": "q2"}, {"role": "assistant", "content": "r2"}, U, A]),
+    "alpaca": ({"instruction": "Translate", "input": "猫", "output": "cat"},
+               [{"role": "user", "content": "Translate\n猫"}, {"role": "assistant", "content": "cat"}]),
+    "alpaca no input": ({"instruction": "hi", "input": "", "output": "hello"}, [U, A]),
+    "sharegpt from/value": ({"conversations": [{"from": "system", "value": "be kind"}, {"from": "human", "value": "hi"},
+                                               {"from": "gpt", "value": "hello"}]}, [S, U, A]),
+    "conversations role/content": ({"conversations": [U, A], "system": "be kind"}, [S, U, A]),
+    "prompt/completion": ({"prompt": "hi", "completion": "hello"}, [U, A]),
+    "question/answer": ({"question": "hi", "answer": "hello"}, [U, A]),
+}
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_format_normalises_to_messages(tmp_path, name):
+    row, expected = FORMATS[name]
+    path = write_jsonl(tmp_path / "d.jsonl", [row, {"extra": 1, **row}])
+    assert list(read_rows(path)) == [{"messages": expected}] * 2
+
+
+def test_json_list_file_and_json_lines_file_and_blank_lines(tmp_path):
+    rows = [qa(i) for i in range(3)]
+    (tmp_path / "list.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    write_jsonl(tmp_path / "lines.json", rows)
+    write_jsonl(tmp_path / "blank.jsonl", rows, blank_every=1)
+    expected = [{"messages": [{"role": "user", "content": f"question {i}"},
+                              {"role": "assistant", "content": f"answer {i}"}]} for i in range(3)]
+    for name in ("list.json", "lines.json", "blank.jsonl"):
+        assert list(read_rows(tmp_path / name)) == expected, name
+        assert count_rows(tmp_path / name) == 3, name
+
+
+def test_json_list_file_mixes_and_names_bad_rows_by_position(tmp_path):
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps([qa(i) for i in range(4)]), encoding="utf-8")
+    summary = mix(make_recipe(tmp_path, [{"path": str(path), "sample": 6}]), tmp_path / "out.jsonl")
+    assert summary.total == 6 and len(set(firsts(tmp_path / "out.jsonl"))) == 4
+    path.write_text(json.dumps([qa(0), {"text": "x"}]), encoding="utf-8")
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}: row 2: unknown row format"):
+        mix(make_recipe(tmp_path, [{"path": str(path)}]), tmp_path / "out.jsonl")
+    path.write_text('[\n{"query": "q", "response": "r"},\n{"query": \n]', encoding="utf-8")
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}:4: malformed JSON"):
+        list(read_rows(path))
+
+
+def test_unsupported_file_type(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("query,response\nhi,hello\n", encoding="utf-8")
+    with pytest.raises(SelfcogError, match=r"unsupported file type \.csv"):
+        list(read_rows(path))
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_malformed_json_names_the_line_counting_blank_lines(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(0), "", qa(1), '{"query": "x", "response": ', qa(2)])
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}:4: malformed JSON: "):
+        list(read_rows(path))
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}:4: malformed JSON: "):
+        mix(make_recipe(tmp_path, [{"path": str(path)}]), tmp_path / "out.jsonl")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_unknown_format_lists_the_keys_and_the_known_formats(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(0), {"text": "x", "label": 1}])
+    with pytest.raises(SelfcogError) as info:
+        list(read_rows(path))
+    assert str(info.value) == (f"{path}:2: unknown row format (keys: text, label); expected one of messages, "
+                               "conversations, query/response, instruction/input/output, prompt/completion, "
+                               "question/answer")
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"messages": [{"role": "narrator", "content": "x"}, A]}, "unknown role 'narrator'"),
+    ({"messages": [U]}, "no assistant turn"),
+    ({"messages": []}, "messages must be a non-empty list"),
+    ({"query": "hi", "response": 3}, "must be strings"),
+    ({"query": "hi", "response": "x", "history": [["only one"]]}, r"history\[0\]"),
+    ([1, 2], "expected a JSON object, got list"),
+])
+def test_malformed_rows_name_file_line_and_problem(tmp_path, row, message):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(0), row])
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}:2: .*{message}"):
+        list(read_rows(path))
+
+
+def test_empty_and_missing_files(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(empty))}: empty dataset$"):
+        list(read_rows(empty))
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(empty))}: empty dataset$"):
+        mix(make_recipe(tmp_path, [{"path": str(empty)}]), tmp_path / "out.jsonl")
+    missing = tmp_path / "nope.jsonl"
+    for call in (read_rows, count_rows, lambda p: mix(make_recipe(tmp_path, [{"path": str(p)}]), tmp_path / "o")):
+        with pytest.raises(SelfcogError, match=rf"^{re.escape(str(missing))}: file not found$"):
+            call(missing)
+    assert not (tmp_path / "o").exists()
+
+
+def test_negative_counts_name_the_field(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(0)])
+    recipe = make_recipe(tmp_path, [{"path": str(path)}])
+    recipe.data.datasets = [DatasetSpec(path=str(path)), DatasetSpec.model_construct(path=str(path), sample=-3)]
+    with pytest.raises(SelfcogError, match=r"^data\.datasets\[1\]\.sample: must be >= 0, got -3$"):
+        mix(recipe, tmp_path / "out.jsonl")
+    recipe = make_recipe(tmp_path, [{"path": str(path)}])
+    object.__setattr__(recipe.data, "self_cognition", -1)  # bypass the schema, as a caller could
+    with pytest.raises(SelfcogError, match=r"^data\.self_cognition: must be >= 0"):
+        mix(recipe, tmp_path / "out.jsonl")
+
+
+def test_nothing_to_mix_is_an_error(tmp_path):
+    with pytest.raises(SelfcogError, match="nothing to mix"):
+        mix(make_recipe(tmp_path), tmp_path / "out.jsonl")
+
+
+# --------------------------------------------------------------------------- exact counts
+
+
+@pytest.mark.parametrize("sample", [0, 7, 20, None])
+def test_counts_up_to_the_row_count_are_exact_and_distinct(tmp_path, sample):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(i) for i in range(20)], blank_every=3)
+    summary = mix(make_recipe(tmp_path, [{"path": str(path), "sample": sample}]), tmp_path / "out.jsonl")
+    got = firsts(tmp_path / "out.jsonl")
+    expected = 20 if sample is None else sample
+    assert len(got) == len(set(got)) == expected == summary.total == summary.sources[0].written
+    assert summary.sources[0].requested == expected and summary.sources[0].rows_available == 20
+    assert set(got) <= {f"question {i}" for i in range(20)}
+
+
+@pytest.mark.parametrize("sample", [40, 47, 99])
+def test_counts_above_the_row_count_repeat_whole_copies_then_sample(tmp_path, sample):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(i) for i in range(20)])
+    mix(make_recipe(tmp_path, [{"path": str(path), "sample": sample}]), tmp_path / "out.jsonl")
+    counts = collections.Counter(firsts(tmp_path / "out.jsonl"))
+    assert sum(counts.values()) == sample and len(counts) == 20
+    copies, rest = divmod(sample, 20)
+    assert sorted(counts.values()) == [copies] * (20 - rest) + [copies + 1] * rest
+
+
+def test_identity_and_datasets_counts_and_summary(tmp_path):
+    general = write_jsonl(tmp_path / "g.jsonl", [qa(i) for i in range(30)])
+    summary = mix(make_recipe(tmp_path, [{"path": str(general), "sample": 12}], self_cognition=25),
+                  tmp_path / "out.jsonl")
+    rows = firsts(tmp_path / "out.jsonl")
+    identity = [r for r in rows if not r.startswith("question")]
+    assert len(identity) == 25 and len(rows) == 37
+    assert summary.identity_rows == 25 and summary.identity_ratio == round(25 / 37, 4)
+    assert [(s.requested, s.written, s.rows_available) for s in summary.sources] == [(25, 25, 10), (12, 12, 30)]
+    assert summary.sources[0].name == str(tmp_path / "identity.jsonl") and summary.sources[1].name == str(general)
+    # The mix is interleaved, not identity rows then general rows.
+    first_general = next(i for i, r in enumerate(rows) if r.startswith("question"))
+    assert first_general < 25
+
+
+def test_sampling_is_uniform():
+    hits = collections.Counter()
+    for seed in range(3000):
+        hits.update(data.draw(10, 3, random.Random(seed)))
+    assert all(800 < hits[i] < 1000 for i in range(10)), hits  # expected 900 each
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_same_bytes_other_seed_other_order(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(i) for i in range(200)])
+    outs = []
+    for run, seed in enumerate((1, 1, 2)):
+        summary = mix(make_recipe(tmp_path, [{"path": str(path), "sample": 150}], self_cognition=30, seed=seed),
+                      tmp_path / f"out{run}.jsonl")
+        outs.append((tmp_path / f"out{run}.jsonl").read_bytes())
+        assert summary.sha256 == hashlib.sha256(outs[-1]).hexdigest()
+    assert outs[0] == outs[1]
+    assert outs[0] != outs[2]
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def test_fill_identity_uses_the_rows_language():
+    identity = make_recipe(Path(".")).identity
+    assert fill_identity("我是{{NAME}}，由{{AUTHOR}}开发", "zh", identity) == "我是扁仓，由齐鲁工大开发"
+    assert fill_identity("I am {{NAME}} by {{AUTHOR}}", "en", identity) == "I am BianCang by QLU-NLP"
+
+
+def test_zh_rows_get_zh_names_en_rows_en_names_lang_detected_without_field(tmp_path):
+    rows = identity_rows()
+    for row in rows[:2] + rows[5:7]:
+        del row["lang"]  # detected from the user turn
+    ident = write_jsonl(tmp_path / "mine.jsonl", rows)
+    summary = mix(make_recipe(tmp_path, self_cognition=10, identity_file=str(ident)), tmp_path / "out.jsonl")
+    assert summary.sources[0].name == str(ident)
+    for row in out_rows(tmp_path / "out.jsonl"):
+        assert set(row) == {"messages"}
+        user, answer = (m["content"] for m in row["messages"])
+        if "你是谁" in user:
+            assert answer == "我是扁仓，由齐鲁工大开发。"
+        else:
+            assert answer == "I am BianCang, made by QLU-NLP."
+
+
+def test_identity_rows_that_never_say_the_name_are_rejected(tmp_path):
+    rows = [{"lang": "zh", "messages": [{"role": "user", "content": "你是谁？"},
+                                        {"role": "assistant", "content": "我是通义千问。"}]}]
+    ident = write_jsonl(tmp_path / "mine.jsonl", rows)
+    with pytest.raises(SelfcogError, match="no zh identity row says '扁仓'"):
+        mix(make_recipe(tmp_path, self_cognition=3, identity_file=str(ident)), tmp_path / "out.jsonl")
+    assert list(tmp_path.glob("*out.jsonl*")) == []
+
+
+def test_unknown_lang_is_rejected(tmp_path):
+    rows = [{"lang": "fr", "messages": [U, A]}]
+    ident = write_jsonl(tmp_path / "mine.jsonl", rows)
+    with pytest.raises(SelfcogError, match=rf"{re.escape(str(ident))}:1: lang must be zh or en, got 'fr'"):
+        mix(make_recipe(tmp_path, self_cognition=1, identity_file=str(ident)), tmp_path / "out.jsonl")
+
+
+def test_hub_identity_writes_no_identity_rows(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(i) for i in range(5)])
+    recipe = make_recipe(tmp_path, [{"path": str(path)}], self_cognition=50, source="swift")
+    assert uses_hub_identity(recipe)
+    summary = mix(recipe, tmp_path / "out.jsonl")
+    assert summary.total == 5 and summary.identity_rows == 0 and len(summary.sources) == 1
+    assert "swift/self-cognition#50" in summary.table()
+    assert not uses_hub_identity(make_recipe(tmp_path, [{"path": str(path)}], self_cognition=50))
+    assert not uses_hub_identity(make_recipe(tmp_path, [{"path": str(path)}], self_cognition=0, source="swift"))
+    recipe = make_recipe(tmp_path, [{"path": str(path)}], self_cognition=5, source="swift", identity_file=str(path))
+    with pytest.raises(SelfcogError, match="identity_file"):
+        mix(recipe, tmp_path / "out2.jsonl")
+
+
+# --------------------------------------------------------------------------- placeholder guard
+
+
+@pytest.mark.parametrize("text", ["I am {{NAME}}", "made by {{AUTHOR}}", "see {{ x }}", "I am <NAME>", "by <AUTHOR>"])
+def test_leftover_placeholder_in_a_dataset_fails_and_leaves_no_file(tmp_path, text):
+    rows = [qa(i) for i in range(5)] + [{"query": "who?", "response": text}]
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    out = tmp_path / "sub" / "out.jsonl"
+    with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}:6: leftover placeholder"):
+        mix(make_recipe(tmp_path, [{"path": str(path)}], self_cognition=4), out)
+    assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_failure_keeps_an_existing_good_file(tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", [qa(i) for i in range(3)])
+    out = tmp_path / "out.jsonl"
+    mix(make_recipe(tmp_path, [{"path": str(good)}]), out)
+    before = out.read_bytes()
+    bad = write_jsonl(tmp_path / "bad.jsonl", [qa(0), {"query": "q", "response": "{{NAME}}"}])
+    with pytest.raises(SelfcogError):
+        mix(make_recipe(tmp_path, [{"path": str(bad)}]), out)
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.jsonl", "good.jsonl", "out.jsonl"]
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def test_summary_json_table_and_token_estimate(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"query": "你好吗", "response": "abcdefgh"}])  # 3 CJK + 8/4
+    summary = mix(make_recipe(tmp_path, [{"path": str(path), "sample": 4}]), tmp_path / "out.jsonl")
+    assert summary.est_tokens == 4 * (3 + 2)
+    doc = summary.to_json()
+    assert set(doc) == {"sources", "total", "identity_ratio", "path", "sha256", "est_tokens"}
+    assert doc["sources"] == [{"name": str(path), "requested": 4, "written": 4}]
+    assert doc["total"] == 4 and doc["identity_ratio"] == 0.0
+    json.dumps(doc)
+    table = summary.table()
+    assert str(path) in table and "requested" in table and "identity share 0.0%" in table and "~20 tokens" in table
+
+
+def test_module_imports_neither_torch_nor_swift():
+    code = "import sys, selfcog_swift.data; print(sorted(m for m in ('torch', 'swift', 'transformers') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- real resources
+
+
+def resource(name: str) -> Path:
+    path = RESOURCES / name
+    if not path.is_file():
+        pytest.skip(f"{path} not written yet")
+    return path
+
+
+@pytest.mark.parametrize("name", ["identity.jsonl", "general.jsonl"])
+def test_real_resources_read_in_full(name):
+    path = resource(name)
+    assert sum(1 for _ in read_rows(path)) == count_rows(path) > 0
+
+
+def test_builtin_identity_mix_is_filled_in_both_languages(tmp_path):
+    resource("identity.jsonl")
+    general = resource("general.jsonl")
+    rows = count_rows(RESOURCES / "identity.jsonl")
+    recipe = make_recipe(tmp_path, [{"path": str(general), "sample": 50}], self_cognition=rows + 7, identity_file=None)
+    summary = mix(recipe, tmp_path / "out.jsonl")
+    assert summary.sources[0].name == "self-cognition (builtin)" and summary.identity_rows == rows + 7
+    text = (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+    assert not PLACEHOLDER.search(text)
+    for row in out_rows(tmp_path / "out.jsonl"):
+        answer = "".join(m["content"] for m in row["messages"] if m["role"] == "assistant")
+        if "扁仓" in answer:
+            assert "BianCang" not in answer and "QLU-NLP" not in answer
+        if "BianCang" in answer:
+            assert "扁仓" not in answer and "齐鲁工大" not in answer
+    assert "扁仓" in text and "BianCang" in text and "齐鲁工大" in text and "QLU-NLP" in text
+
+
+def test_builtin_dataset_prefix(tmp_path):
+    resource("general.jsonl")
+    summary = mix(make_recipe(tmp_path, [{"path": "builtin:general", "sample": 5}]), tmp_path / "out.jsonl")
+    assert summary.total == 5 and summary.sources[0].name == "builtin:general"
+
+
+# --------------------------------------------------------------------------- memory
+
+
+CHILD = textwrap.dedent("""
+    import json, resource, sys, time
+    from selfcog_swift.data import mix
+    from selfcog_swift.recipe import Recipe
+    recipe = Recipe.model_validate({"model": {"id": "builtin:tiny"}, "identity": json.loads(sys.argv[3]),
+                                    "data": {"self_cognition": 0, "datasets": [{"path": sys.argv[1], "sample": 20000}]}})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    summary = mix(recipe, sys.argv[2])
+    print(json.dumps({"before_kb": before, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      "seconds": time.perf_counter() - start, "total": summary.total}))
+""")
+
+
+def test_mixing_a_100mb_file_streams_in_bounded_memory(tmp_path):
+    big = tmp_path / "big.jsonl"
+    pad = "x" * 150
+    with big.open("w", encoding="utf-8") as handle:  # ~100 MB of ~200-byte rows
+        for start in range(0, 520_000, 10_000):
+            handle.write("".join(f'{{"query": "q{i}", "response": "{pad} {i}"}}\n' for i in range(start, start + 10_000)))
+    assert big.stat().st_size > 95_000_000
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", CHILD, str(big), str(tmp_path / "out.jsonl"), json.dumps(IDENTITY)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    print(f"mix 20k of {big.stat().st_size / 1e6:.0f} MB: {stats}, wall {time.perf_counter() - started:.1f}s")
+    assert stats["total"] == 20000 and count_rows(tmp_path / "out.jsonl") == 20000
+    assert stats["peak_kb"] < 300 * 1024
+    # Mixing itself must not hold the file: the 100 MB input would show up here.
+    assert stats["peak_kb"] - stats["before_kb"] < 50 * 1024
