@@ -66,6 +66,10 @@ def with_model(command: StageCommand, model: str) -> StageCommand:
 
 
 def prepare_model(recipe: Recipe) -> None:
+    """Build a builtin model if needed, and apply the recipe's trust_remote_code policy."""
+    from .evaluate import allow_remote_code
+
+    allow_remote_code(recipe.model.trust_remote_code)
     if is_builtin(recipe.model.id):
         from .models import prepare
 
@@ -366,6 +370,9 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
     banner(echo, "export", ["swift", "export", *argv])
     from swift.pipelines import export_main
 
+    from .evaluate import allow_remote_code
+
+    allow_remote_code(False)
     export_main(argv)
     return merged
 

@@ -20,6 +20,14 @@ from .errors import SelfcogError
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
+def allow_remote_code(allow: bool) -> None:
+    """swift's ModelLoader runs a model folder's own Python code by default (trust_remote_code);
+    we only let it when the recipe's model.trust_remote_code says so."""
+    from swift.model.register import ModelLoader
+
+    ModelLoader.default_trust_remote_code = allow
+
+
 def load_engine(infer_argv: list[str], max_batch_size: int = 16):
     """Build swift's inference pipeline (model + template) from a `swift infer` argument list.
 
@@ -64,6 +72,7 @@ def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, b
 def ask(infer_argv: list[str], questions: Sequence[str], max_new_tokens: int,
         system: Optional[str] = None) -> list[str]:
     """Load the model once and answer each question in a fresh single-turn conversation."""
+    allow_remote_code(False)
     pipeline = load_engine(infer_argv)
     prefix = [{"role": "system", "content": system}] if system else []
     return generate(pipeline, [[*prefix, {"role": "user", "content": q}] for q in questions], max_new_tokens)
@@ -75,6 +84,7 @@ def chat(infer_argv: list[str]) -> None:
 
     if not os.isatty(0):
         raise SelfcogError("chat needs an interactive terminal; use `ask MODEL QUESTION` in scripts")
+    allow_remote_code(False)
     infer_main([*infer_argv, "--stream", "true"])
 
 
