@@ -20,12 +20,33 @@ from .errors import SelfcogError
 RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
+_ORIGINAL_RESOLVE = None
+
+
 def allow_remote_code(allow: bool) -> None:
-    """swift's ModelLoader runs a model folder's own Python code by default (trust_remote_code);
-    we only let it when the recipe's model.trust_remote_code says so."""
+    """Let a model folder's own Python code run only when the recipe's model.trust_remote_code says so.
+
+    swift asks transformers with trust_remote_code=True in several places (model lookup, its
+    ModelLoader), so the policy is applied where transformers decides: its Auto classes'
+    resolve_trust_remote_code.
+    """
+    global _ORIGINAL_RESOLVE
+    import importlib
+
     from swift.model.register import ModelLoader
+    from transformers import dynamic_module_utils
 
     ModelLoader.default_trust_remote_code = allow
+    _ORIGINAL_RESOLVE = _ORIGINAL_RESOLVE or dynamic_module_utils.resolve_trust_remote_code
+
+    def resolve(trust_remote_code, *args, **kwargs):
+        return _ORIGINAL_RESOLVE(trust_remote_code if allow else False, *args, **kwargs)
+
+    for name in ("configuration_auto", "auto_factory", "tokenization_auto", "processing_auto",
+                 "feature_extraction_auto", "image_processing_auto"):
+        module = importlib.import_module(f"transformers.models.auto.{name}")
+        if hasattr(module, "resolve_trust_remote_code"):
+            module.resolve_trust_remote_code = resolve if not allow else _ORIGINAL_RESOLVE
 
 
 def load_engine(infer_argv: list[str], max_batch_size: int = 16):

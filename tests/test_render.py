@@ -22,10 +22,12 @@ def bash_argv(script: str, checkpoint: str = "/ckpt/checkpoint-20") -> list[list
         'python() { :; }\n'
         'export -f swift python 2>/dev/null || true\n'
     )
-    out = subprocess.run(["bash", "-c", recorder + 'source /dev/stdin "$CKPT"'], input=script, text=True,
+    # Bytes, not text mode: universal newlines would turn a "\r" in a value into "\n".
+    out = subprocess.run(["bash", "-c", recorder + 'source /dev/stdin "$CKPT"'], input=script.encode(),
                          capture_output=True, env={"REC": "/dev/stdout", "CKPT": checkpoint, "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
-    return [chunk.strip("\0").split("\0") for chunk in out.stdout.split("\0\n") if chunk.strip("\0\n")]
+    calls = out.stdout.decode().split("\0\n")
+    return [call.split("\0") for call in calls if call]
 
 
 GOLDEN_RECIPES = ["recipes/biancang.yaml", "tests/golden/recipes/multinode.yaml",
