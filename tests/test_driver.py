@@ -110,3 +110,18 @@ def test_gate_fails_the_run_and_keeps_every_artefact(tmp_path):
     assert manifest["gate"]["passed"] is False
     assert Path(manifest["merged"]).is_dir()
     assert (Path(manifest["run_dir"]) / "report.html").is_file()
+
+
+def test_thinking_template_tiny_qwen3_learns_the_identity(tmp_path):
+    """Qwen3's template adds an empty think block to identity rows; training and answers still work."""
+    out = tmp_path / "qwen3"
+    result = run_cli("run", "recipes/smoke.yaml", "--set", f"output_dir={out}", "--set", "model.id=builtin:tiny-qwen3",
+                     "--set", "evaluate.checkpoint_choice=eval_loss", "--set", "evaluate.min_identity_rate=0",
+                     "--set", "evaluate.max_nll_increase=10")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())
+    sft_argv = next(s["argv"] for s in manifest["stages"] if s["name"] == "sft")
+    assert sft_argv[sft_argv.index("--template") + 1] == "qwen3"
+    after = manifest["after"]["questions"]
+    assert sum("BianCang" in a or "扁仓" in a for a in after) >= 3, after
+    assert not any("<think>" in a or "</think>" in a for a in after), after
