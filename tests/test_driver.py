@@ -125,3 +125,33 @@ def test_thinking_template_tiny_qwen3_learns_the_identity(tmp_path):
     after = manifest["after"]["questions"]
     assert sum("BianCang" in a or "扁仓" in a for a in after) >= 3, after
     assert not any("<think>" in a or "</think>" in a for a in after), after
+
+
+def test_killed_training_continues_from_its_last_checkpoint_with_resume(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    sets = [f"output_dir={out}", "train.max_steps=2000", "train.save_steps=100", "train.eval_steps=100",
+            "train.save_total_limit=3", "evaluate.checkpoint_choice=eval_loss", "evaluate.min_identity_rate=0",
+            "evaluate.max_nll_increase=10"]
+    args = [t for s in sets for t in ("--set", s)]
+    proc = subprocess.Popen([sys.executable, "-m", "selfcog_swift", "run", "recipes/smoke.yaml", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(out.glob("v*-*/checkpoint-200")):
+        assert proc.poll() is None, "run ended before it could be killed"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    result = run_cli("run", "recipes/smoke.yaml", "--resume", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((out / ".selfcog" / "state.json").read_text())
+    names = [s["name"] for s in manifest["stages"]]
+    assert names.count("data") == 1 and names.count("before") == 1  # not redone
+    sft = next(s["argv"] for s in manifest["stages"] if s["name"] == "sft")
+    resumed_from = sft[sft.index("--resume_from_checkpoint") + 1]
+    assert int(resumed_from.rsplit("-", 1)[1]) >= 200
+    assert manifest["checkpoint"]["path"].endswith("checkpoint-2000")
