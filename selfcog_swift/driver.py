@@ -190,9 +190,10 @@ def _resume_argv(state: RunState, recipe: Recipe) -> list[str]:
     """--resume_from_checkpoint for the newest checkpoint the interrupted sft left, if any."""
     new_runs = sorted(_run_dirs(recipe.output_dir) - set(state.data["runs_before_sft"] or []))
     for run_dir in reversed(new_runs):
-        found = checkpoints.list_checkpoints(run_dir)
-        if found:
-            return ["--resume_from_checkpoint", str(found[-1])]
+        # trainer_state.json is written last: a checkpoint without it was cut off mid-save.
+        complete = [c for c in checkpoints.list_checkpoints(run_dir) if (c / "trainer_state.json").is_file()]
+        if complete:
+            return ["--resume_from_checkpoint", str(complete[-1])]
     return []
 
 
