@@ -332,6 +332,8 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     if recipe.tuning.method == "lora" and not state.done("export"):
         _export(state, recipe, echo)
     if not state.done("after"):
+        if recipe.tuning.method == "full":
+            fix_served_prompt(recipe, served_model(state), echo)
         _examine(state, recipe, "after", served_model(state), echo)
     return _conclude(state, recipe, echo)
 

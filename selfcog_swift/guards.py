@@ -124,11 +124,15 @@ def set_default_system(model_dir: Path, system: str) -> None:
     jinja_file = model_dir / "chat_template.jinja"
     config_file = model_dir / "tokenizer_config.json"
     if jinja_file.is_file():
-        jinja_file.write_text(prefix + jinja_file.read_text(encoding="utf-8"), encoding="utf-8")
+        template = jinja_file.read_text(encoding="utf-8")
+        if not template.startswith(prefix):  # a resumed run may get here twice
+            jinja_file.write_text(prefix + template, encoding="utf-8")
         return
     config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
     if not isinstance(config.get("chat_template"), str):
         raise SelfcogError(f"{model_dir}: no chat template to set the default system prompt in")
+    if config["chat_template"].startswith(prefix):
+        return
     config["chat_template"] = prefix + config["chat_template"]
     config_file.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -73,3 +73,11 @@ def test_advice_warns_with_numbers(recipe):
     assert any("catastrophic forgetting" in n for n in advice(recipe, 50, 50))
     recipe.swift_args = {}
     assert advice(recipe, 10, 30) == []
+
+
+def test_set_default_system_twice_is_idempotent(tmp_path):
+    (tmp_path / "chat_template.jinja").write_text(SMOL_TEMPLATE)
+    set_default_system(tmp_path, "You are a helpful assistant.")
+    once = (tmp_path / "chat_template.jinja").read_text()
+    set_default_system(tmp_path, "You are a helpful assistant.")
+    assert (tmp_path / "chat_template.jinja").read_text() == once
