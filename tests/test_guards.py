@@ -81,3 +81,30 @@ def test_set_default_system_twice_is_idempotent(tmp_path):
     once = (tmp_path / "chat_template.jinja").read_text()
     set_default_system(tmp_path, "You are a helpful assistant.")
     assert (tmp_path / "chat_template.jinja").read_text() == once
+
+
+@pytest.mark.e2e
+def test_smollm2_real_template_is_caught_and_fixed(recipe, tmp_path):
+    """SmolLM2's own chat template names SmolLM/Hugging Face; check and fix it on the real files."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from selfcog_swift.models import prepare
+
+    smol = prepare("smollm2")
+    for name in smol.iterdir():
+        if name.suffix != ".safetensors":
+            shutil.copy(name, tmp_path / name.name)
+    before = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template([{"role": "user", "content": "hi"}],
+                                                                        tokenize=False)
+    assert "SmolLM" in before
+    with pytest.raises(SelfcogError, match="naming 'SmolLM'"):
+        check_system_prompt(recipe, "chatml", None, tmp_path)
+    set_default_system(tmp_path, "You are BianCang's helpful assistant.")
+    after = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template([{"role": "user", "content": "hi"}],
+                                                                       tokenize=False)
+    assert "SmolLM" not in after and "You are BianCang's helpful assistant." in after
+    with_system = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}], tokenize=False)
+    assert "Be brief." in with_system and "BianCang's" not in with_system
