@@ -71,7 +71,16 @@ def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, b
         responses = engine.infer(requests, request_config=config, use_tqdm=False)
     else:
         responses = [engine.infer([r], request_config=config, use_tqdm=False)[0] for r in requests]
-    return [r.choices[0].message.content or "" for r in responses]
+    return [answer_text(r.choices[0].message.content or "") for r in responses]
+
+
+def answer_text(content: str) -> str:
+    """The answer proper: a thinking model's leading <think>…</think> block (empty in non-thinking
+    mode, as swift's qwen3 template returns it) is not part of what the model says."""
+    head = content.lstrip()
+    if head.startswith("<think>") and "</think>" in head:
+        return head.split("</think>", 1)[1].strip()
+    return content
 
 
 def ask(infer_argv: list[str], questions: Sequence[str], max_new_tokens: int,

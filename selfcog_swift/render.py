@@ -120,14 +120,17 @@ def _normalise(value) -> Value:
 
 
 @lru_cache(maxsize=1)
-def known_flags() -> dict[str, frozenset[str]]:
-    """Flag names of swift 4.6's SftArguments/ExportArguments/InferArguments (swift_flags.json).
+def _flags_file() -> dict:
+    """swift 4.6's flag names per stage and its hybrid-thinking templates (swift_flags.json).
 
-    Read from a file generated from swift's dataclasses (a test keeps it in sync) because
+    Generated from swift's dataclasses and template registry (a test keeps it in sync) because
     `import swift.arguments` takes seconds and render must stay fast.
     """
-    data = json.loads(FLAGS_FILE.read_text(encoding="utf-8"))
-    return {stage: frozenset(data[stage]) for stage in STAGES}
+    return json.loads(FLAGS_FILE.read_text(encoding="utf-8"))
+
+
+def known_flags() -> dict[str, frozenset[str]]:
+    return {stage: frozenset(_flags_file()[stage]) for stage in STAGES}
 
 
 def check_flags(stage: str, flags: Iterable[str], origin: str) -> None:
@@ -217,14 +220,19 @@ def _export_args(recipe: Recipe) -> list[tuple[str, object]]:
 
 def _infer_args(recipe: Recipe) -> list[tuple[str, object]]:
     model, model_type, template = resolve_model(recipe.model.id)
+    template = recipe.model.template or template
     served = Ref("CHECKPOINT", "-merged") if recipe.tuning.method == "lora" else Ref("CHECKPOINT")
+    # Identity rows train hybrid-thinking templates (Qwen3) with the empty think block; ask the
+    # same way, or swift opens "<think>" and the answer carries the block.
+    hybrid = template in _flags_file()["hybrid_thinking_templates"]
     return [
         ("model", served),
         ("model_type", recipe.model.model_type or model_type),
-        ("template", recipe.model.template or template),
+        ("template", template),
         ("system", recipe.model.system),
         ("max_new_tokens", recipe.evaluate.max_new_tokens),
         ("temperature", 0),
+        ("enable_thinking", False if hybrid else None),
     ]
 
 

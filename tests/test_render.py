@@ -107,6 +107,10 @@ def test_swift_flags_file_matches_installed_swift():
     data = json.loads((ROOT / "selfcog_swift" / "swift_flags.json").read_text())
     for stage, cls in (("sft", SftArguments), ("export", ExportArguments), ("infer", InferArguments)):
         assert set(data[stage]) == {f.name for f in dataclasses.fields(cls) if f.init}, stage
+    from swift.template import TEMPLATE_MAPPING
+
+    assert data["hybrid_thinking_templates"] == sorted(
+        k for k, m in TEMPLATE_MAPPING.items() if getattr(m, "is_thinking", False) and getattr(m, "non_thinking_prefix", ""))
 
 
 def test_swift_args_pass_through_and_unknown_ones_are_rejected(swift_parsers):
