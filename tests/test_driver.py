@@ -154,4 +154,4 @@ def test_killed_training_continues_from_its_last_checkpoint_with_resume(tmp_path
     sft = next(s["argv"] for s in manifest["stages"] if s["name"] == "sft")
     resumed_from = sft[sft.index("--resume_from_checkpoint") + 1]
     assert int(resumed_from.rsplit("-", 1)[1]) >= 100  # a half-written checkpoint-200 is skipped
-    assert manifest["checkpoint"]["path"].endswith("checkpoint-1000")
+    assert manifest["eval_loss_choice"]["last"].endswith("checkpoint-1000")  # training went on to the end
