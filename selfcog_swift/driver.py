@@ -382,12 +382,15 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
 
 def resolve_evaluated(model: str) -> str:
     """A run folder stands for the model it produced (merged, else the chosen checkpoint)."""
+    from .evaluate import model_argv
+
     manifest = Path(model) / "manifest.json"
     if manifest.is_file():
         data = json.loads(manifest.read_text(encoding="utf-8"))
         return data.get("merged") or data["checkpoint"]["path"]
     if not Path(model).exists() and (model.startswith((".", "/")) or Path(model).suffix):
         raise SelfcogError(f"{model}: no such model folder")
+    model_argv(model)  # a folder that is neither a model nor adapters fails here, with its name
     return model
 
 

@@ -155,3 +155,30 @@ def test_killed_training_continues_from_its_last_checkpoint_with_resume(tmp_path
     resumed_from = sft[sft.index("--resume_from_checkpoint") + 1]
     assert int(resumed_from.rsplit("-", 1)[1]) >= 100  # a half-written checkpoint-200 is skipped
     assert manifest["eval_loss_choice"]["last"].endswith("checkpoint-1000")  # training went on to the end
+
+
+def test_eval_scores_the_run_against_its_base(smoke_run, tmp_path):
+    out, manifest, _ = smoke_run
+    result = run_cli("eval", manifest["run_dir"], "--recipe", "recipes/smoke.yaml", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = json.loads(result.stdout)
+    for key in ("identity_rate", "leak_rate", "overreach_rate"):
+        assert set(scores[key]) == {"zh", "en", "all"}
+        assert all(v is None or 0 <= v <= 1 for v in scores[key].values())
+    assert set(scores["retention"]) >= {"reference_hit_before", "reference_hit_after", "nll_before", "nll_after",
+                                        "nll_change"}
+    assert scores["identity_rate"]["all"] > scores["before"]["identity_rate"]["all"]
+    assert len(scores["answers"]) == sum(1 for _ in open(ROOT / "selfcog_swift/resources/probes.jsonl"))
+    assert json.loads((tmp_path / "eval.json").read_text())["identity_rate"] == scores["identity_rate"]
+
+
+def test_eval_bad_input_is_one_line(smoke_run, tmp_path):
+    bad_probes = tmp_path / "p.jsonl"
+    bad_probes.write_text('{"question": "hi", "lang": "en", "asks": "name"}\nnot json\n')
+    result = run_cli("eval", smoke_run[1]["merged"], "--recipe", "recipes/smoke.yaml", "--probes", str(bad_probes))
+    assert result.returncode == 2 and f"{bad_probes}:2: malformed JSON" in result.stderr
+    not_a_model = tmp_path / "empty"
+    not_a_model.mkdir()
+    result = run_cli("eval", str(not_a_model), "--recipe", "recipes/smoke.yaml")
+    assert result.returncode == 2 and "not a model folder" in result.stderr
+    assert "Traceback" not in result.stderr
