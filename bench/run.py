@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -33,16 +32,21 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 
 
 def timed(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> tuple[float, float]:
-    """Wall seconds and the child's peak RSS (MB) of one command; fails loudly."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds and peak RSS (MB) of one command; fails loudly.
+
+    The peak is the command's own: it runs under a fresh Python that forks it and reads its
+    child's ru_maxrss (RUSAGE_CHILDREN here would carry the largest of every earlier child).
+    """
+    probe = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
+             "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env={**os.environ, **OFFLINE, **(env or {})},
+    done = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=cwd, env={**os.environ, **OFFLINE, **(env or {})},
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd[:6])}… failed:\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    peak_kb = int(done.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
+    return seconds, peak_kb / 1024
 
 
 def median_of(reps: int, fn) -> float:
