@@ -16,7 +16,6 @@ import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -35,13 +34,9 @@ def banner(echo: Echo, title: str, argv: Optional[list[str]] = None) -> None:
 
 
 def versions() -> dict:
-    found = {}
-    for package in ("ms-swift", "torch", "transformers", "peft", "selfcog-swift"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
+    from .models import package_versions
+
+    return package_versions(("ms-swift", "torch", "transformers", "peft", "selfcog-swift"))
 
 
 @contextmanager

