@@ -918,6 +918,225 @@ ZH_GENERAL = [
 ]
 
 
+# Contrastive rows: general questions in the surface shape of the identity questions ("X是谁开发的？",
+# "《X》的作者是谁？", "X叫什么名字？", "Who developed X?") but about something else. Each answer restates its
+# subject first, so the tuned model learns to answer about the subject and not to introduce itself. They avoid
+# the subjects and answers of the held-out general probes and of general_heldout.jsonl (see CONTRAST_AVOID).
+ZH_CONTRAST = [
+    # X的首都是哪里？
+    ("埃及的首都是哪里？", "埃及的首都是开罗。"),
+    ("泰国的首都是哪里？", "泰国的首都是曼谷。"),
+    ("土耳其的首都是哪里？", "土耳其的首都是安卡拉，不是伊斯坦布尔。"),
+    ("越南的首都是哪里？", "越南的首都是河内。"),
+    ("新西兰的首都是哪座城市？", "新西兰的首都是惠灵顿。"),
+    ("芬兰的首都是哪里？", "芬兰的首都是赫尔辛基。"),
+    ("丹麦的首都是哪座城市？", "丹麦的首都是哥本哈根。"),
+    ("波兰的首都是哪里？", "波兰的首都是华沙。"),
+    ("奥地利的首都是哪里？", "奥地利的首都是维也纳。"),
+    ("爱尔兰的首都是哪里？", "爱尔兰的首都是都柏林。"),
+    ("匈牙利的首都是哪里？", "匈牙利的首都是布达佩斯。"),
+    ("秘鲁的首都是哪座城市？", "秘鲁的首都是利马。"),
+    ("蒙古国的首都是哪里？", "蒙古国的首都是乌兰巴托。"),
+    ("古巴的首都是哪里？", "古巴的首都是哈瓦那。"),
+    ("阿根廷的首都是哪里？", "阿根廷的首都是布宜诺斯艾利斯。"),
+    ("肯尼亚的首都在哪里？", "肯尼亚的首都是内罗毕。"),
+    ("智利的首都是哪里？", "智利的首都是圣地亚哥。"),
+    # 《X》的作者是谁？
+    ("《骆驼祥子》的作者是谁？", "《骆驼祥子》的作者是老舍。"),
+    ("《呐喊》的作者是谁？", "《呐喊》的作者是鲁迅，这是他的第一部短篇小说集。"),
+    ("《围城》的作者是谁？", "《围城》的作者是钱钟书。"),
+    ("《边城》的作者是谁？", "《边城》的作者是沈从文。"),
+    ("《史记》的作者是谁？", "《史记》的作者是西汉史学家司马迁。"),
+    ("《聊斋志异》的作者是谁？", "《聊斋志异》的作者是清代的蒲松龄。"),
+    ("《本草纲目》的作者是谁？", "《本草纲目》的作者是明代医药学家李时珍。"),
+    ("《战争与和平》的作者是谁？", "《战争与和平》的作者是俄国作家列夫·托尔斯泰。"),
+    ("《老人与海》的作者是谁？", "《老人与海》的作者是美国作家海明威。"),
+    ("《悲惨世界》是谁写的？", "《悲惨世界》是法国作家维克多·雨果写的。"),
+    ("《岳阳楼记》的作者是谁？", "《岳阳楼记》的作者是北宋的范仲淹。"),
+    ("《桃花源记》是谁写的？", "《桃花源记》是东晋诗人陶渊明写的。"),
+    ("《春晓》的作者是谁？", "《春晓》的作者是唐代诗人孟浩然。"),
+    ("《江雪》的作者是谁？", "《江雪》的作者是唐代诗人柳宗元。"),
+    ("《孙子兵法》的作者是谁？", "《孙子兵法》的作者是春秋时期的军事家孙武。"),
+    # 这首诗是谁写的？
+    ("这首诗是谁写的：“白日依山尽，黄河入海流。”", "“白日依山尽，黄河入海流”出自唐代诗人王之涣的《登鹳雀楼》。"),
+    ("这首诗是谁写的：“锄禾日当午，汗滴禾下土。”", "“锄禾日当午，汗滴禾下土”出自唐代诗人李绅的《悯农》。"),
+    ("这首诗是谁写的：“慈母手中线，游子身上衣。”", "“慈母手中线，游子身上衣”出自唐代诗人孟郊的《游子吟》。"),
+    ("这首诗是谁写的：“鹅，鹅，鹅，曲项向天歌。”", "“鹅，鹅，鹅，曲项向天歌”出自唐代诗人骆宾王的《咏鹅》。"),
+    ("“国破山河在，城春草木深”是谁的诗句？", "“国破山河在，城春草木深”是唐代诗人杜甫的诗句，出自《春望》。"),
+    ("“但愿人长久，千里共婵娟”是谁写的？", "“但愿人长久，千里共婵娟”是北宋文学家苏轼写的，出自《水调歌头·明月几时有》。"),
+    # X是谁发明的？
+    ("活字印刷术是谁发明的？", "活字印刷术是北宋的毕昇发明的。"),
+    ("飞机是谁发明的？", "飞机是美国的莱特兄弟发明的，他们在1903年完成了首次有动力的载人飞行。"),
+    ("地动仪是谁发明的？", "地动仪是东汉科学家张衡发明的。"),
+    ("万维网是谁发明的？", "万维网是英国科学家蒂姆·伯纳斯-李在1989年发明的。"),
+    ("安全炸药是谁发明的？", "安全炸药（达纳炸药）是化学家阿尔弗雷德·诺贝尔发明的。"),
+    ("留声机是谁发明的？", "留声机是美国发明家爱迪生在1877年发明的。"),
+    ("蒸汽机是谁改良的？", "蒸汽机是英国发明家詹姆斯·瓦特改良的，他大大提高了蒸汽机的效率。"),
+    ("电话是谁发明的？", "电话的发明通常归功于亚历山大·格拉汉姆·贝尔，他在1876年获得了电话专利。"),
+    ("杂交水稻是谁培育出来的？", "杂交水稻是袁隆平带领团队培育出来的，他被称为“杂交水稻之父”。"),
+    ("青蒿素是谁发现的？", "青蒿素是科学家屠呦呦带领团队发现的，她因此获得了2015年诺贝尔生理学或医学奖。"),
+    # X是由谁开发的？/ X是哪家公司开发的？
+    ("Linux是谁开发的？", "Linux是芬兰程序员林纳斯·托瓦兹开发的，他在1991年发布了第一版Linux内核。"),
+    ("Python是由谁开发的？", "Python是由荷兰程序员吉多·范罗苏姆开发的。"),
+    ("微信是哪家公司开发的？", "微信是腾讯公司开发的。"),
+    ("抖音是哪家公司开发的？", "抖音是字节跳动公司开发的。"),
+    ("Windows操作系统是哪家公司开发的？", "Windows操作系统是美国微软公司开发的。"),
+    ("iPhone是哪家公司推出的？", "iPhone是美国苹果公司推出的智能手机。"),
+    ("Java语言是谁开发的？", "Java语言是詹姆斯·高斯林在太阳计算机系统公司主持开发的。"),
+    ("C语言是谁设计的？", "C语言是丹尼斯·里奇在贝尔实验室设计的。"),
+    ("Git是谁开发的？", "Git是林纳斯·托瓦兹在2005年开发的，他也是Linux内核的作者。"),
+    ("WPS Office是哪家公司开发的？", "WPS Office是金山软件公司开发的。"),
+    ("《我的世界》这款游戏是谁开发的？", "《我的世界》最初由程序员马库斯·佩尔松开发，后来由Mojang工作室继续开发。"),
+    ("《超级马里奥兄弟》是哪家公司开发的？", "《超级马里奥兄弟》是任天堂公司开发的游戏。"),
+    ("JavaScript的开发者是谁？", "JavaScript最早是布兰登·艾克在网景公司开发的。"),
+    ("Photoshop是哪家公司的产品？", "Photoshop是Adobe公司的产品。"),
+    ("华为的创始人是谁？", "华为的创始人是任正非，公司成立于1987年。"),
+    ("腾讯是谁创办的？", "腾讯是马化腾等人在1998年创办的。"),
+    # X是谁？
+    ("孙中山是谁？", "孙中山是中国近代民主革命的先行者，领导了推翻清朝统治的辛亥革命。"),
+    ("牛顿是谁？", "牛顿是英国物理学家和数学家，提出了万有引力定律和三大运动定律。"),
+    ("居里夫人是谁？", "居里夫人是波兰裔法国科学家，她发现了钋和镭，两次获得诺贝尔奖。"),
+    ("郑和是谁？", "郑和是明代航海家，曾率领船队七次下西洋。"),
+    ("屈原是谁？", "屈原是战国时期楚国的诗人，代表作有《离骚》。"),
+    ("毕加索是谁？", "毕加索是西班牙画家，立体主义画派的创始人之一。"),
+    ("达尔文是谁？", "达尔文是英国博物学家，提出了以自然选择为基础的生物进化论。"),
+    ("祖冲之是谁？", "祖冲之是南北朝时期的数学家，他把圆周率精确计算到小数点后第七位。"),
+    # X叫什么（名字）？
+    ("地球唯一的天然卫星叫什么？", "地球唯一的天然卫星叫月球。"),
+    ("我们所在的星系叫什么名字？", "我们所在的星系叫银河系。"),
+    ("火星的两颗卫星叫什么名字？", "火星的两颗卫星分别叫火卫一和火卫二。"),
+    ("世界上第一颗人造地球卫星叫什么？", "世界上第一颗人造地球卫星叫“斯普特尼克1号”，由苏联在1957年发射。"),
+    ("唐僧的徒弟都叫什么名字？", "唐僧的徒弟是孙悟空、猪八戒和沙僧。"),
+    ("《西游记》里的猴王叫什么名字？", "《西游记》里的猴王叫孙悟空，又称美猴王。"),
+    ("古代的长安城现在叫什么？", "古代的长安城就是今天的陕西省西安市。"),
+    ("“诗圣”指的是谁？", "“诗圣”指的是唐代诗人杜甫。"),
+    # 谁创造了/设计了/建造了X？
+    ("谁设计了悉尼歌剧院？", "悉尼歌剧院是丹麦建筑师约恩·乌松设计的。"),
+    ("谁建造了赵州桥？", "赵州桥是隋代工匠李春主持设计和建造的。"),
+    ("谁主持修建了都江堰？", "都江堰是战国时期秦国蜀郡太守李冰主持修建的。"),
+    ("谁创立了儒家学派？", "儒家学派是春秋时期的孔子创立的。"),
+    ("谁提出了日心说？", "日心说是波兰天文学家哥白尼系统提出的。"),
+    ("谁设计了五星红旗？", "五星红旗是曾联松设计的。"),
+    ("谁创作了《义勇军进行曲》？", "《义勇军进行曲》由田汉作词、聂耳作曲。"),
+    ("谁画了《清明上河图》？", "《清明上河图》是北宋画家张择端画的。"),
+    ("谁创造了元素周期表？", "元素周期表是俄国化学家门捷列夫在1869年创制的。"),
+    ("谁发现了万有引力定律？", "万有引力定律是英国科学家牛顿发现的。"),
+    ("故宫是谁下令修建的？", "故宫是明成祖朱棣下令修建的，1420年基本建成。"),
+]
+
+EN_CONTRAST = [
+    # What is the capital of X?
+    ("What is the capital of Turkey?", "The capital of Turkey is Ankara, not Istanbul."),
+    ("What is the capital of Vietnam?", "The capital of Vietnam is Hanoi."),
+    ("What is the capital of New Zealand?", "The capital of New Zealand is Wellington."),
+    ("Which city is the capital of Finland?", "The capital of Finland is Helsinki."),
+    ("What is the capital of Denmark?", "The capital of Denmark is Copenhagen."),
+    ("What's the capital of Poland?", "The capital of Poland is Warsaw."),
+    ("What is the capital of Austria?", "The capital of Austria is Vienna."),
+    ("What is the capital of Ireland?", "The capital of Ireland is Dublin."),
+    ("Which city is the capital of Hungary?", "The capital of Hungary is Budapest."),
+    ("What is the capital of Peru?", "The capital of Peru is Lima."),
+    ("What is the capital of Cuba?", "The capital of Cuba is Havana."),
+    ("What is the capital of Russia?", "The capital of Russia is Moscow."),
+    ("What is the capital city of Chile?", "The capital of Chile is Santiago."),
+    ("What is the capital of Pakistan?", "The capital of Pakistan is Islamabad."),
+    # Who wrote X?
+    ("Who wrote \"War and Peace\"?", "\"War and Peace\" was written by the Russian author Leo Tolstoy."),
+    ("Who wrote \"Don Quixote\"?", "\"Don Quixote\" was written by Miguel de Cervantes."),
+    ("Who is the author of \"The Old Man and the Sea\"?", "The author of \"The Old Man and the Sea\" is Ernest Hemingway."),
+    ("Who wrote \"Les Misérables\"?", "\"Les Misérables\" was written by the French author Victor Hugo."),
+    ("Who wrote the Harry Potter books?", "The Harry Potter books were written by J.K. Rowling."),
+    ("Who wrote \"On the Origin of Species\"?", "\"On the Origin of Species\" was written by Charles Darwin and "
+     "published in 1859."),
+    ("Who wrote \"The Adventures of Tom Sawyer\"?", "\"The Adventures of Tom Sawyer\" was written by Mark Twain."),
+    ("Who is the author of \"Alice's Adventures in Wonderland\"?", "The author of \"Alice's Adventures in Wonderland\" "
+     "is Lewis Carroll."),
+    ("Who wrote \"Crime and Punishment\"?", "\"Crime and Punishment\" was written by the Russian author Fyodor "
+     "Dostoevsky."),
+    ("Who wrote \"Journey to the West\"?", "\"Journey to the West\" was written by Wu Cheng'en of the Ming dynasty."),
+    ("Who wrote the poem \"The Raven\"?", "\"The Raven\" was written by Edgar Allan Poe."),
+    ("Who wrote the line \"I wandered lonely as a cloud\"?", "\"I wandered lonely as a cloud\" was written by William "
+     "Wordsworth."),
+    ("Who wrote the poem that begins \"Two roads diverged in a yellow wood\"?", "\"Two roads diverged in a yellow wood\" "
+     "opens \"The Road Not Taken\" by Robert Frost."),
+    # Who developed X? / Which company developed X?
+    ("Who developed Linux?", "Linux was developed by Linus Torvalds, who released the first Linux kernel in 1991."),
+    ("Who created the Python programming language?", "Python was created by the Dutch programmer Guido van Rossum."),
+    ("Which company developed Windows?", "Windows was developed by Microsoft."),
+    ("Which company makes the iPhone?", "The iPhone is made by Apple."),
+    ("Who developed the Java programming language?", "Java was developed by James Gosling and his team at Sun "
+     "Microsystems."),
+    ("Who created the C programming language?", "The C programming language was created by Dennis Ritchie at Bell Labs."),
+    ("Who created Git?", "Git was created by Linus Torvalds in 2005."),
+    ("Which company developed WeChat?", "WeChat was developed by Tencent."),
+    ("Who made Minecraft?", "Minecraft was created by Markus Persson and developed by the Swedish studio Mojang."),
+    ("Who created JavaScript?", "JavaScript was created by Brendan Eich at Netscape in 1995."),
+    ("Which company makes the PlayStation?", "The PlayStation is made by Sony."),
+    ("Who founded Microsoft?", "Microsoft was founded by Bill Gates and Paul Allen in 1975."),
+    ("Who invented the World Wide Web?", "The World Wide Web was invented by Tim Berners-Lee in 1989."),
+    ("Who develops the Firefox web browser?", "Firefox is developed by Mozilla."),
+    # Who invented X?
+    ("Who invented the airplane?", "The airplane was invented by the Wright brothers, who made the first powered flight "
+     "in 1903."),
+    ("Who invented the printing press?", "The printing press with movable metal type was invented by Johannes Gutenberg "
+     "around 1440."),
+    ("Who invented dynamite?", "Dynamite was invented by the Swedish chemist Alfred Nobel in 1867."),
+    ("Who invented the phonograph?", "The phonograph was invented by Thomas Edison in 1877."),
+    ("Who invented movable type printing in China?", "Movable type printing was invented by Bi Sheng during the "
+     "Northern Song dynasty."),
+    ("Who created the periodic table?", "The periodic table was created by the Russian chemist Dmitri Mendeleev in 1869."),
+    ("Who discovered radium?", "Radium was discovered by Marie and Pierre Curie in 1898."),
+    # Who was X?
+    ("Who was Isaac Newton?", "Isaac Newton was an English physicist and mathematician who described the laws of motion "
+     "and universal gravitation."),
+    ("Who was Marie Curie?", "Marie Curie was a Polish-born French scientist who won two Nobel Prizes for her research "
+     "on radioactivity."),
+    ("Who was Confucius?", "Confucius was a Chinese philosopher and teacher of the Spring and Autumn period."),
+    ("Who was Zheng He?", "Zheng He was a Ming dynasty admiral who led seven great sea voyages."),
+    ("Who was Nelson Mandela?", "Nelson Mandela was a South African anti-apartheid leader who became the country's "
+     "first Black president in 1994."),
+    ("Who was Charles Darwin?", "Charles Darwin was an English naturalist who developed the theory of evolution by "
+     "natural selection."),
+    # What is X called?
+    ("What is the name of Earth's only natural satellite?", "Earth's only natural satellite is called the Moon."),
+    ("What is our galaxy called?", "Our galaxy is called the Milky Way."),
+    ("What was the name of the first artificial satellite?", "The first artificial satellite was called Sputnik 1, "
+     "launched by the Soviet Union in 1957."),
+    ("What is a baby kangaroo called?", "A baby kangaroo is called a joey."),
+    ("What are the names of the two moons of Mars?", "The two moons of Mars are called Phobos and Deimos."),
+    # Who designed / built / painted / composed X?
+    ("Who designed the Sydney Opera House?", "The Sydney Opera House was designed by the Danish architect Jørn Utzon."),
+    ("Who built the Great Wall of China?", "The Great Wall of China was built over many centuries by successive Chinese "
+     "dynasties, especially the Qin and the Ming."),
+    ("Who painted the ceiling of the Sistine Chapel?", "The ceiling of the Sistine Chapel was painted by Michelangelo."),
+    ("Who composed \"The Four Seasons\"?", "\"The Four Seasons\" was composed by Antonio Vivaldi."),
+    ("Who ordered the building of the Forbidden City?", "The Forbidden City was built on the orders of the Yongle "
+     "Emperor of the Ming dynasty."),
+]
+
+# Subjects and answers of the held-out general probes and of general_heldout.jsonl: no contrastive question names
+# one (in any case), and no contrastive answer contains one, so the probes stay held out and not paraphrased.
+CONTRAST_AVOID = (
+    # probes: countries, books, and answers
+    "中国", "日本", "法国", "英国", "美国的首都", "静夜思", "李白", "床前", "北京", "东京", "巴黎", "伦敦", "华盛顿",
+    "皮肤", "器官", "水星", "长江", "太平洋", "珠穆朗玛", "大熊猫", "光合",
+    "France", "Japan", "Italy", "Germany", "Mexico", "Romeo", "Shakespeare", "Paris", "Tokyo", "Rome", "Berlin",
+    "Jupiter", "Pacific", "Spanish",
+    # general_heldout.jsonl
+    "挪威", "希腊", "瑞典", "葡萄牙", "三国演义", "水浒传", "星月夜", "梵高", "罗贯中", "施耐庵", "土星",
+    "Norway", "Greece", "Sweden", "Portugal", "1984", "Orwell", "Starry Night", "Gogh", "Saturn",
+)
+
+
+def check_contrast() -> None:
+    for lang, table in (("zh", ZH_CONTRAST), ("en", EN_CONTRAST)):
+        for question, answer in table:
+            for term in CONTRAST_AVOID:
+                assert term.lower() not in question.lower(), (lang, question, term)
+                if term not in ("中国", "英国", "法国", "日本"):  # nationality words are fine in answers
+                    assert term.lower() not in answer.lower(), (lang, answer, term)
+
+
 def arithmetic(lang: str, count: int, seed: int) -> list[tuple[str, str]]:
     """Two-digit sums, differences and products, worded as people ask them."""
     rng = random.Random(seed)
@@ -1025,8 +1244,9 @@ def build() -> dict[str, list[dict]]:
                 + single_rows("en", EN_SINGLE) + multi_rows("en", EN_MULTI))
     probes = probe_rows()
     general = []
-    for lang, table, seed in (("zh", ZH_GENERAL, 7), ("en", EN_GENERAL, 11)):
-        for question, answer in [*table, *arithmetic(lang, 18, seed)]:
+    check_contrast()
+    for lang, table, contrast, seed in (("zh", ZH_GENERAL, ZH_CONTRAST, 7), ("en", EN_GENERAL, EN_CONTRAST, 11)):
+        for question, answer in [*table, *contrast, *arithmetic(lang, 18, seed)]:
             general.append({"lang": lang, "messages": [{"role": "user", "content": question},
                                                        {"role": "assistant", "content": answer}]})
     heldout = [{"lang": lang, "question": q, "answer": a}
