@@ -365,48 +365,56 @@ def summary_lines(result: dict) -> list[str]:
             f"NLL {ret['nll_before']} -> {ret['nll_after']} ({change})"]
 
 
-def validation_identity_probes(recipe, run_dir: Path, limit: int = 24) -> list[Probe]:
-    """Single-turn identity questions from swift's validation split (never the held-out probes)."""
+def validation_probes(recipe, run_dir: Path, limit: int = 16) -> list[Probe]:
+    """Single-turn questions from swift's validation split (never the held-out probes): identity
+    rows (the answer names the model) as asks=both, the others as asks=none, `limit` of each."""
     path = run_dir / "val_dataset.jsonl"
     if not path.is_file():
         return []
     ident = recipe.identity
     names = [ident.name.zh, ident.name.en]
-    probes = []
+    identity, general = [], []
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             # swift stores each message of its validation split as a JSON string.
             messages = [json.loads(m) if isinstance(m, str) else m for m in json.loads(line).get("messages", [])]
             turns = [m for m in messages if m.get("role") != "system"]
-            if len(turns) == 2 and turns[0]["role"] == "user" and _has_any(turns[1]["content"], names):
-                lang = "zh" if _is_cjk(turns[0]["content"]) else "en"
-                probes.append(Probe(turns[0]["content"], lang, "both"))
-    return probes[:limit]
+            if len(turns) != 2 or turns[0]["role"] != "user":
+                continue
+            lang = "zh" if _is_cjk(turns[0]["content"]) else "en"
+            if _has_any(turns[1]["content"], names):
+                identity.append(Probe(turns[0]["content"], lang, "both"))
+            else:
+                general.append(Probe(turns[0]["content"], lang, "none"))
+    return identity[:limit] + general[:limit]
 
 
 def choose_by_identity(recipe, run_dir: Path, argv_for) -> tuple[list[dict], Optional[dict]]:
-    """Score every saved checkpoint; the rule: highest identity rate on the validation split's
-    identity questions, then lowest reference NLL (retention), then the later step.
+    """Score every saved checkpoint; the rule: highest identity rate minus overreach rate on the
+    validation split's questions, then lowest reference NLL (retention), then the later step.
 
     Returns:
         (scores per checkpoint, the choice as {"path", "reason", "source"}; None when nothing to score).
     """
     from .checkpoints import list_checkpoints
 
-    probes = validation_identity_probes(recipe, run_dir)
+    probes = validation_probes(recipe, run_dir)
     found = list_checkpoints(run_dir)
-    if not probes or not found:
+    if not any(p.asks == "both" for p in probes) or not found:
         return [], None
     ident = recipe.identity
     heldout = heldout_general()[:20]
     scored = []
     for step, checkpoint in enumerate(found):
         result = examine(argv_for(checkpoint), [], probes, heldout, recipe.evaluate.max_new_tokens, None)
-        rate = score(probes, result["probes"], [ident.name.zh, ident.name.en],
-                     [ident.author.zh, ident.author.en], [])["identity_rate"]["all"]
-        scored.append({"path": str(checkpoint), "identity_rate": rate, "nll": _round(result["nll"]), "order": step})
-    best = max(scored, key=lambda s: (s["identity_rate"], -(s["nll"] or 0), s["order"]))
-    reason = (f"highest identity rate {best['identity_rate']:.2f} on {len(probes)} validation identity questions, "
-              f"reference NLL {best['nll']} (of {len(scored)} checkpoints: "
-              + ", ".join(f"{Path(s['path']).name} {s['identity_rate']:.2f}/{s['nll']}" for s in scored) + ")")
+        rates = score(probes, result["probes"], [ident.name.zh, ident.name.en], [ident.author.zh, ident.author.en], [])
+        scored.append({"path": str(checkpoint), "identity_rate": rates["identity_rate"]["all"],
+                       "overreach_rate": rates["overreach_rate"]["all"] or 0.0, "nll": _round(result["nll"]),
+                       "order": step})
+    best = max(scored, key=lambda s: (s["identity_rate"] - s["overreach_rate"], -(s["nll"] or 0), s["order"]))
+    counts = f"{sum(p.asks == 'both' for p in probes)} identity and {sum(p.asks == 'none' for p in probes)} general"
+    reason = (f"best identity rate minus overreach ({best['identity_rate']:.2f} - {best['overreach_rate']:.2f}) on "
+              f"{counts} validation questions, reference NLL {best['nll']} (of {len(scored)} checkpoints: "
+              + ", ".join(f"{Path(s['path']).name} {s['identity_rate']:.2f}/{s['overreach_rate']:.2f}/{s['nll']}"
+                          for s in scored) + ")")
     return scored, {"path": best["path"], "reason": reason, "source": "identity"}

@@ -69,8 +69,10 @@ def write_reports(run_dir: Path, manifest: dict, result: dict) -> tuple[Path, Pa
     md += [f"| reference hits | {ret['reference_hit_before']} | {ret['reference_hit_after']} |",
            f"| reference NLL | {ret['nll_before']} | {ret['nll_after']} ({ret['nll_change']}) |", ""]
     if manifest.get("checkpoint_scores"):
-        md += ["| checkpoint | identity rate (validation) | reference NLL |", "|---|---|---|"]
-        md += [f"| {Path(s['path']).name} | {s['identity_rate']} | {s['nll']} |" for s in manifest["checkpoint_scores"]]
+        md += ["| checkpoint | identity rate (validation) | overreach rate (validation) | reference NLL |",
+               "|---|---|---|---|"]
+        md += [f"| {Path(s['path']).name} | {s['identity_rate']} | {s['overreach_rate']} | {s['nll']} |"
+               for s in manifest["checkpoint_scores"]]
         md.append("")
     md += ["| question | before | after |", "|---|---|---|"]
     questions = manifest["recipe"]["evaluate"]["questions"]
