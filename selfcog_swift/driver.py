@@ -106,7 +106,7 @@ def is_distributed(recipe: Recipe) -> bool:
     return bool(recipe.launch.nproc_per_node or recipe.launch.nnodes)
 
 
-def _torchrun_sft(command: StageCommand, argv: list[str]) -> dict:
+def _torchrun_sft(output_dir: str, argv: list[str], earlier_runs: set[str]) -> None:
     """Launch sft the way `swift sft` does with NPROC_PER_NODE/NNODES set: torchrun, no launcher of ours."""
     import importlib.util
 
@@ -115,9 +115,23 @@ def _torchrun_sft(command: StageCommand, argv: list[str]) -> dict:
     script = importlib.util.find_spec("swift.cli.sft").origin
     cmd = [sys.executable, "-m", "torch.distributed.run", *get_torchrun_args(), script, *argv]
     code = subprocess.call(cmd)
-    if code != 0:
+    if code != 0 and not _training_finished(output_dir, earlier_runs):
         raise StageError("sft", f"torchrun exited with {code}")
-    return {}
+    if code != 0:
+        # Seen here with gloo: every step and the final record written, then one rank aborts
+        # while the process group is torn down. The run itself is complete.
+        print(f"warning: torchrun exited with {code} after training finished (final record in logging.jsonl)")
+
+
+def _training_finished(output_dir: str, earlier_runs: set[str]) -> bool:
+    """swift appends last/best_model_checkpoint to logging.jsonl once training has ended."""
+    try:
+        run_dir = checkpoints.find_run_dir(output_dir)
+        log = run_dir / "logging.jsonl"
+        return str(run_dir) not in earlier_runs and \
+            "last_model_checkpoint" in log.read_text(encoding="utf-8").splitlines()[-1]
+    except (SelfcogError, OSError, IndexError):
+        return False
 
 
 @dataclass
@@ -199,7 +213,7 @@ def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
     state.save()
     with _stage(state, "sft", argv, echo), stage_env(command):
         if is_distributed(recipe):
-            _torchrun_sft(command, argv)
+            _torchrun_sft(recipe.output_dir, argv, set(state.data["runs_before_sft"]))
             run_dir = checkpoints.find_run_dir(recipe.output_dir)
             choice = checkpoints.choose_checkpoint(run_dir)
         else:
