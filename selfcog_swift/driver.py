@@ -54,6 +54,11 @@ def stage_env(command: StageCommand):
                 os.environ[key] = value
 
 
+def sft_value(recipe: Recipe, flag: str) -> Optional[str]:
+    """What the rendered sft command passes for one flag (the base model, the template)."""
+    return dict(stage_command(recipe, "sft").args).get(flag)
+
+
 def with_model(command: StageCommand, model: str) -> StageCommand:
     """The infer command pointed at another model (the base model for the "before" answers)."""
     args = tuple((flag, model if flag == "model" else value) for flag, value in command.args)
@@ -73,8 +78,7 @@ def prepare_model(recipe: Recipe) -> None:
 
 def _template(recipe: Recipe) -> tuple[Optional[str], Optional[str]]:
     """swift's template for the run and its default system prompt (None when swift detects it)."""
-    argv = stage_command(recipe, "sft").argv()
-    name = argv[argv.index("--template") + 1] if "--template" in argv else None
+    name = sft_value(recipe, "template")
     if name is None:
         return None, None
     from swift.template import TEMPLATE_MAPPING
@@ -87,7 +91,7 @@ def check_prompts(recipe: Recipe) -> None:
     """Stop before anything runs when the trained or served system prompt names another identity."""
     from .guards import check_system_prompt
 
-    model = Path(stage_command(recipe, "sft").argv()[1])
+    model = Path(sft_value(recipe, "model"))
     name, default = _template(recipe)
     check_system_prompt(recipe, name, default, model if model.is_dir() else None)
 
@@ -251,7 +255,7 @@ def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
     """The rendered infer command aimed at a model folder, or at a LoRA checkpoint on the base."""
     command = stage_command(recipe, "infer")
     if (Path(model) / "adapter_config.json").is_file():
-        base = stage_command(recipe, "sft").argv()[1]
+        base = sft_value(recipe, "model")
         return [*with_model(command, base).argv(), "--adapters", model]
     return with_model(command, model).argv()
 
@@ -328,7 +332,7 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     state = RunState.open(recipe, resume)
     prepare_model(recipe)
     check_prompts(recipe)
-    base_model = stage_command(recipe, "sft").argv()[1]
+    base_model = sft_value(recipe, "model")
     if not state.done("data"):
         _data(state, recipe, echo)
     if not state.done("before"):
@@ -416,7 +420,7 @@ def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probe
     target = resolve_evaluated(model)
     loaded = load_probes(probes or recipe.evaluate.probes)
     prepare_model(recipe)
-    base_model = base or stage_command(recipe, "sft").argv()[1]
+    base_model = base or sft_value(recipe, "model")
     if (Path(target) / "adapter_config.json").is_file() and not _loadable(base_model):
         raise SelfcogError(f"{target}: LoRA adapters without a base model: {base_model} is neither a folder "
                            "nor a hub id; pass --base")
