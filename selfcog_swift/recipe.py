@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -124,6 +124,19 @@ class LaunchSection(_Section):
     fsdp: Optional[str] = Field(None, description="FSDP preset or config path, passed to swift --fsdp")
 
 
+class PerLanguage(_Section):
+    zh: float = Field(..., ge=0, description="Chinese")
+    en: float = Field(..., ge=0, description="English")
+
+
+Threshold = Union[Annotated[float, Field(ge=0)], PerLanguage]
+
+
+def threshold(value: Threshold, lang: str) -> float:
+    """A gate's bound for one language (one number for both, or {zh, en})."""
+    return getattr(value, lang) if isinstance(value, PerLanguage) else value
+
+
 class EvaluateSection(_Section):
     questions: list[str] = Field(
         default_factory=lambda: ["你是谁？", "你是由谁开发的？", "Who are you?", "Who developed you?"],
@@ -133,8 +146,15 @@ class EvaluateSection(_Section):
     checkpoint_choice: Literal["identity", "eval_loss"] = Field(
         "identity", description="identity: score checkpoints on identity and retention; eval_loss: swift's best"
     )
-    min_identity_rate: float = Field(0.9, ge=0, le=1, description="Gate: fail the run below this identity rate")
-    max_nll_increase: float = Field(0.1, ge=0, description="Gate: fail when reference NLL rises by more (0.1 = +10%)")
+    min_identity_rate: Threshold = Field(0.9, description="Gate, per language: fail below this identity rate")
+    max_leak_rate: Threshold = Field(0.0, description="Gate, per language: fail when identity answers name an "
+                                     "old identity more often")
+    max_overreach_rate: Threshold = Field(0.1, description="Gate, per language: fail when more general answers "
+                                          "carry the new name or author")
+    max_drift: Threshold = Field(0.1, description="Gate, per language: fail when the NLL of the base model's own "
+                                 "answers to the general probes rises more (0.1 = +10%)")
+    max_perplexity_increase: Threshold = Field(0.1, description="Gate, per language: fail when perplexity on public "
+                                               "real text rises more (0.1 = +10%)")
     leak_terms: list[str] = Field(default_factory=list, description="Extra names of previous identities")
     probes: Optional[str] = Field(None, description="Probe file; default: the built-in held-out probes")
 

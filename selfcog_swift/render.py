@@ -24,7 +24,7 @@ from .models import resolve_model
 from .recipe import Recipe, is_builtin
 
 STAGES = ("sft", "export", "infer")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 FLAGS_FILE = Path(__file__).resolve().parent / "swift_flags.json"
 OFFLINE_ENV = (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"))
 # Module names of the MLP block in the Llama/Qwen families (the tutorial's "mlp" advice).
@@ -336,10 +336,21 @@ def _preludes(recipe: Recipe, recipe_ref: list[str], stage: str) -> list[list[st
     return lines
 
 
-def render_script(recipe: Recipe, stage: str, recipe_ref: list[str], node_rank: Optional[int] = None) -> str:
-    """The bash script for one stage, as `render --format sh` prints it."""
+def render_script(recipe: Recipe, stage: str, recipe_ref: list[str], node_rank: Optional[int] = None,
+                  chosen: Optional[str] = None) -> str:
+    """The bash script for one stage, as `render --format sh` prints it.
+
+    Args:
+        chosen: The checkpoint `run` chose: export/infer scripts default to it instead of asking
+            `selfcog-swift best` (the scripts `run` writes into its run folder).
+    """
     command = stage_command(recipe, stage, node_rank)
-    context = {
+    return _render_template(f"{stage}.sh.j2", _script_context(recipe, stage, command, recipe_ref, node_rank, chosen))
+
+
+def _script_context(recipe: Recipe, stage: str, command: StageCommand, recipe_ref: list[str],
+                    node_rank: Optional[int], chosen: Optional[str]) -> dict:
+    return {
         "recipe": recipe.model_dump(mode="json"),
         "stage": stage,
         "node_rank": node_rank,
@@ -347,8 +358,22 @@ def render_script(recipe: Recipe, stage: str, recipe_ref: list[str], node_rank: 
         "args": [[flag, value if isinstance(value, list) else [value]] for flag, value in command.args],
         "prelude": _preludes(recipe, recipe_ref, stage),
         "source": " ".join(shlex.quote(part) for part in recipe_ref),
+        "chosen": chosen,
     }
-    return _render_template(f"{stage}.sh.j2", context)
+
+
+def deploy_flags(host: str, port: int, backend: str) -> list[tuple[str, str]]:
+    """What `swift deploy` takes on top of the infer command's flags."""
+    return [("host", host), ("port", str(port)), ("infer_backend", backend)]
+
+
+def serve_script(recipe: Recipe, recipe_ref: list[str], chosen: str, host: str = "127.0.0.1",
+                 port: int = 8000) -> str:
+    """serve.sh for a run folder: `swift deploy` of the model `run` made from the checkpoint it chose."""
+    infer = stage_command(recipe, "infer")
+    command = StageCommand("deploy", infer.env, infer.args + tuple(deploy_flags(host, port, "transformers")))
+    context = _script_context(recipe, "infer", command, recipe_ref, None, chosen)
+    return _render_template("serve.sh.j2", {**context, "stage": "deploy", "host": host, "port": port})
 
 
 def _node_ranks(recipe: Recipe, stage: str) -> list[Optional[int]]:

@@ -5,7 +5,85 @@ from __future__ import annotations
 
 import html
 import json
+import unicodedata
 from pathlib import Path
+from typing import Optional, Sequence
+
+SUITE_ORDER = ("direct", "multiturn", "system", "traps", "general")
+LANGS = ("zh", "en")
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for ch in " ".join(text.split()):
+        if _width(line + ch) > width:
+            lines.append(line)
+            line = ""
+        line += ch
+    return [*lines, line] if line or not lines else lines
+
+
+def before_after_table(questions: Sequence[str], before: Sequence[str], after: Sequence[str],
+                       width: int = 48) -> str:
+    """A terminal table: question, the base model's answer, the tuned model's answer."""
+    rule = "-" * (width * 2 + 7)
+    rows = [rule, f"| {'before'.ljust(width)} | {'after'.ljust(width)} |", rule]
+    for question, old, new in zip(questions, before, after):
+        rows.append(f"<<< {question}")
+        left, right = _wrap(old, width), _wrap(new, width)
+        for i in range(max(len(left), len(right))):
+            a = left[i] if i < len(left) else ""
+            b = right[i] if i < len(right) else ""
+            rows.append(f"| {a}{' ' * (width - _width(a))} | {b}{' ' * (width - _width(b))} |")
+        rows.append(rule)
+    return "\n".join(rows)
+
+
+def _r(rate: Optional[dict]) -> str:
+    return "-" if not rate else f"{rate['rate']:.2f}"
+
+
+def _ci(rate: Optional[dict]) -> str:
+    return "" if not rate else f"[{rate['ci'][0]:.2f}-{rate['ci'][1]:.2f}] {rate['k']}/{rate['n']}"
+
+
+def score_rows(result: dict) -> list[tuple[str, str, str, dict]]:
+    """(measure, suite, lang, {"before", "after"}) for every scored cell, in reading order."""
+    rows = []
+    for measure, suites in (("identity", SUITE_ORDER[:4]), ("leak", SUITE_ORDER[:4]),
+                            ("overreach", ("general",)), ("exact", ("general",))):
+        for suite in (*suites, "all") if len(suites) > 1 else suites:
+            for lang in LANGS:
+                pick = (lambda side: side["languages"][lang].get(measure)) if suite == "all" else \
+                    (lambda side: side["suites"].get(suite, {}).get(lang, {}).get(measure))
+                after = pick(result["after"])
+                if after:
+                    rows.append((measure, suite, lang, {"before": pick(result["before"]), "after": after}))
+    return rows
+
+
+def summary_lines(result: dict, failures: Sequence[str] = ()) -> list[str]:
+    """The terminal summary: rates per suite and language (after, with Wilson 95% intervals),
+    retention, and the gate."""
+    lines = [f"{'measure':<10}{'suite':<10}{'lang':<5}{'before':>7}{'after':>7}  95% CI (after) k/n"]
+    for measure, suite, lang, pair in score_rows(result):
+        lines.append(f"{measure:<10}{suite:<10}{lang:<5}{_r(pair['before']):>7}{_r(pair['after']):>7}  "
+                     f"{_ci(pair['after'])}")
+    ret = result["retention"]
+    for lang in LANGS:
+        drift, real = ret["drift"][lang], ret["real_text"][lang]
+        lines.append(f"retention {lang}: drift (NLL of the base's own answers) {_pct(drift['relative'])} "
+                     f"({drift['nll_base']} -> {drift['nll_tuned']}), real-text perplexity {_pct(real['perplexity_change'])}")
+    lines.append("gate: passed" if not failures else "gate: FAILED: " + "; ".join(failures))
+    return lines
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:+.1%}"
 
 
 def loss_curves(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
@@ -26,73 +104,98 @@ def loss_curves(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
     return curves
 
 
-def _svg(curves: dict[str, list[tuple[float, float]]], width: int = 560, height: int = 220) -> str:
-    points = [p for series in curves.values() for p in series]
-    if not points:
-        return "<p>No loss was logged.</p>"
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs) or 1, min(ys), max(ys)
-    sx = lambda x: 40 + (x - x0) / ((x1 - x0) or 1) * (width - 60)  # noqa: E731
-    sy = lambda y: 10 + (y1 - y) / ((y1 - y0) or 1) * (height - 40)  # noqa: E731
-    colours = {"loss": "#1f77b4", "eval_loss": "#d62728"}
-    lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
-             f'<text x="2" y="14" font-size="11">{y1:.3g}</text>',
-             f'<text x="2" y="{height - 30}" font-size="11">{y0:.3g}</text>',
-             f'<text x="40" y="{height - 5}" font-size="11">step {x0}</text>',
-             f'<text x="{width - 80}" y="{height - 5}" font-size="11">step {x1}</text>']
-    for i, (name, series) in enumerate(curves.items()):
-        if series:
-            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in series)
-            lines.append(f'<polyline fill="none" stroke="{colours[name]}" stroke-width="2" points="{path}"/>')
-            lines.append(f'<text x="{width - 120}" y="{20 + 14 * i}" fill="{colours[name]}" font-size="12">{name}</text>')
-    lines.append("</svg>")
-    return "\n".join(lines)
-
-
 def _md_cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def write_reports(run_dir: Path, manifest: dict, result: dict) -> tuple[Path, Path]:
-    """Write report.md and report.html into the run folder; returns both paths."""
-    ev = manifest.get("evaluation", {})
-    scores = [("identity rate", result["before"]["identity_rate"], result["identity_rate"]),
-              ("leak rate", result["before"]["leak_rate"], result["leak_rate"]),
-              ("overreach rate", result["before"]["overreach_rate"], result["overreach_rate"])]
-    ret = ev.get("retention", result["retention"])
+def _num(value: Optional[float], digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _markdown(run_dir: Path, manifest: dict, result: dict) -> list[str]:
+    gate = manifest.get("gate", {})
     md = [f"# selfcog-swift report: {run_dir.name}", "",
           f"Checkpoint: `{manifest['checkpoint']['path']}` — {manifest['checkpoint']['reason']}", "",
-          f"Gate: {'passed' if manifest.get('gate', {}).get('passed', True) else 'FAILED: ' + '; '.join(manifest['gate']['failures'])}",
-          "", "| score | before (zh/en/all) | after (zh/en/all) |", "|---|---|---|"]
-    for name, old, new in scores:
-        md.append(f"| {name} | {old['zh']}/{old['en']}/{old['all']} | {new['zh']}/{new['en']}/{new['all']} |")
-    md += [f"| reference hits | {ret['reference_hit_before']} | {ret['reference_hit_after']} |",
-           f"| reference NLL | {ret['nll_before']} | {ret['nll_after']} ({ret['nll_change']}) |", ""]
+          "Gate: " + ("passed" if gate.get("passed", True) else "FAILED: " + "; ".join(gate.get("failures", []))), "",
+          "## Held-out suites", "",
+          "| measure | suite | lang | before | after | 95% CI (after) | k/n (after) |", "|---|---|---|---|---|---|---|"]
+    for measure, suite, lang, pair in score_rows(result):
+        after = pair["after"]
+        md.append(f"| {measure} | {suite} | {lang} | {_r(pair['before'])} | {_r(after)} | "
+                  f"{after['ci'][0]:.2f}–{after['ci'][1]:.2f} | {after['k']}/{after['n']} |")
+    md += ["", "## Retention", "", "| lang | drift: NLL of the base's own answers, base → tuned | change | "
+           "real-text NLL before → after | perplexity change |", "|---|---|---|---|---|"]
+    for lang in LANGS:
+        drift, real = result["retention"]["drift"][lang], result["retention"]["real_text"][lang]
+        md.append(f"| {lang} | {_num(drift['nll_base'])} → {_num(drift['nll_tuned'])} | {_pct(drift['relative'])} | "
+                  f"{_num(real['nll_before'])} → {_num(real['nll_after'])} | {_pct(real['perplexity_change'])} |")
     if manifest.get("checkpoint_scores"):
-        md += ["| checkpoint | identity rate (validation) | overreach rate (validation) | reference NLL |",
-               "|---|---|---|---|"]
-        md += [f"| {Path(s['path']).name} | {s['identity_rate']} | {s['overreach_rate']} | {s['nll']} |"
+        md += ["", "## Checkpoints (swift's validation split)", "",
+               "| checkpoint | identity rate | overreach rate | validation reference NLL |", "|---|---|---|---|"]
+        md += [f"| {Path(s['path']).name}{' (chosen)' if s['path'] == manifest['checkpoint']['path'] else ''} | "
+               f"{s['identity_rate']:.2f} | {s['overreach_rate']:.2f} | {_num(s['nll'])} |"
                for s in manifest["checkpoint_scores"]]
-        md.append("")
-    md += ["| question | before | after |", "|---|---|---|"]
+    md += ["", "## Answers", "", "| question | before | after |", "|---|---|---|"]
     questions = manifest["recipe"]["evaluate"]["questions"]
     md += [f"| {_md_cell(q)} | {_md_cell(b)} | {_md_cell(a)} |"
            for q, b, a in zip(questions, manifest["before"]["questions"], manifest["after"]["questions"])]
-    md += [f"| {_md_cell(r['question'])} | {_md_cell(r['before'])} | {_md_cell(r['after'])} |" for r in result["answers"]]
+    md += ["", "| suite | lang | question | before | after |", "|---|---|---|---|---|"]
+    md += [f"| {r['suite']} | {r['lang']} | {_md_cell(r['question'])} | {_md_cell(r['before'])} | {_md_cell(r['after'])} |"
+           for r in result["answers"]]
+    return md
+
+
+def write_reports(run_dir: Path, manifest: dict, result: dict) -> tuple[Path, Path]:
+    """Write report.md and a self-contained report.html into the run folder; returns both paths."""
+    md = _markdown(run_dir, manifest, result)
     md_path = run_dir / "report.md"
     md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
     html_path = run_dir / "report.html"
-    html_path.write_text(_html(run_dir, md, manifest), encoding="utf-8")
+    html_path.write_text(_html(run_dir, md, _charts(run_dir, manifest, result)), encoding="utf-8")
     return md_path, html_path
 
 
-def _html(run_dir: Path, md: list[str], manifest: dict) -> str:
-    """The same content as report.md, tables as HTML, plus the loss curves as inline SVG."""
-    body, in_table = [], False
+def _step(path: str) -> Optional[int]:
+    tail = Path(path).name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _charts(run_dir: Path, manifest: dict, result: dict) -> dict[str, str]:
+    """Section title → SVG, placed before the section's table."""
+    from .charts import bar_chart, line_chart
+
+    chosen = _step(manifest["checkpoint"]["path"])
+    loss = line_chart(loss_curves(run_dir), "training step", "loss (mean token NLL, nats)",
+                      "loss and eval loss per step", mark=chosen, mark_label=f"chosen: step {chosen}")
+    groups = []
+    for measure in ("identity", "leak", "overreach", "exact"):
+        for lang in LANGS:
+            bars = [(side, (rate or {}).get("rate"), tuple((rate or {}).get("ci", ())) or None)
+                    for side, rate in (("before", result["before"]["languages"][lang].get(measure)),
+                                       ("after", result["after"]["languages"][lang].get(measure)))]
+            if any(value is not None for _, value, _ in bars):
+                groups.append((f"{measure} {lang}", bars))
+    rates = bar_chart(groups, "share of answers (95% CI)", "before and after per language")
+    charts = {"## Held-out suites": rates}
+    scores = manifest.get("checkpoint_scores") or []
+    if scores:
+        series = {"identity rate": [(s.get("step") or _step(s["path"]), s["identity_rate"]) for s in scores],
+                  "overreach rate": [(s.get("step") or _step(s["path"]), s["overreach_rate"]) for s in scores]}
+        charts["## Checkpoints (swift's validation split)"] = line_chart(
+            series, "checkpoint step", "share of validation answers", "identity and overreach per checkpoint",
+            mark=chosen, mark_label="chosen", y_range=(0.0, 1.0))
+    charts["# "] = loss
+    return charts
+
+
+def _html(run_dir: Path, md: list[str], charts: dict[str, str]) -> str:
+    """The same content as report.md, tables as HTML, with the charts as inline SVG."""
+    body, in_table, header = [], False, False
     for line in md:
         if line.startswith("|") and not line.startswith("|---"):
             cells = [html.escape(c.strip().replace("\\|", "|")) for c in line.strip("|").split(" | ")]
-            body.append(("<table>" if not in_table else "") + "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            tag = "th" if not in_table else "td"
+            body.append(("<table>" if not in_table else "") + "<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
             in_table = True
             continue
         if line.startswith("|---"):
@@ -101,12 +204,14 @@ def _html(run_dir: Path, md: list[str], manifest: dict) -> str:
             body.append("</table>")
             in_table = False
         if line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1><h2>Loss</h2>{_svg(loss_curves(run_dir))}")
+            body.append(f"<h1>{html.escape(line[2:])}</h1><h2>Loss</h2>{charts['# ']}")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>{charts.get(line, '')}")
         elif line:
             body.append(f"<p>{html.escape(line)}</p>")
     if in_table:
         body.append("</table>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;margin:1em 0}"
-             "td{border:1px solid #ccc;padding:4px 8px;vertical-align:top}tr:first-child td{font-weight:bold}")
+             "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}th{background:#f4f4f4}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(run_dir.name)}</title>"
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")

@@ -8,7 +8,7 @@ from conftest import ROOT, run_cli
 from selfcog_swift.cli import cli
 
 COMMANDS = [[], ["render"], ["validate"], ["schema"], ["run"], ["data"], ["models"], ["models", "prepare"],
-            ["best"], ["merge"], ["ask"], ["chat"], ["import-legacy"], ["eval"]]
+            ["best"], ["merge"], ["ask"], ["chat"], ["serve"], ["import-legacy"], ["eval"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
@@ -23,7 +23,8 @@ def test_every_command_has_help(command):
 
 def test_help_and_render_stay_light():
     code = ("import sys; from selfcog_swift.cli import cli\n"
-            "for args in (['--help'], ['render', 'recipes/biancang.yaml'], ['run', 'recipes/smoke.yaml', '--dry-run']):\n"
+            "for args in (['--help'], ['render', 'recipes/biancang.yaml'], ['run', 'recipes/smoke.yaml', '--dry-run'],\n"
+            "             ['serve', '--help']):\n"
             "    try: cli(args, standalone_mode=False)\n"
             "    except SystemExit: pass\n"
             "print('HEAVY', sorted(m for m in ('torch', 'swift', 'transformers') if m in sys.modules), file=sys.stderr)")

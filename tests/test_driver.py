@@ -47,6 +47,32 @@ def test_stage_argv_is_what_render_prints(smoke_run):
     assert stages["export"] == rendered["export"]["argv"][2:]
 
 
+def test_run_folder_scripts_use_the_checkpoint_run_chose(smoke_run, tmp_path):
+    """export.sh, infer.sh and serve.sh default to manifest's checkpoint, not to a fresh `best` choice."""
+    import shlex
+    import subprocess
+    import sys
+
+    _, manifest, _ = smoke_run
+    run_dir, checkpoint = Path(manifest["run_dir"]), manifest["checkpoint"]["path"]
+    fake = tmp_path / "bin" / "swift"  # prints the arguments a script hands to swift
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    argv = {}
+    for script in ("export.sh", "infer.sh", "serve.sh"):
+        text = (run_dir / script).read_text()
+        assert f"CHECKPOINT={shlex.quote(checkpoint)}\n" in text and " best " not in text, text
+        done = subprocess.run(["bash", str(run_dir / script)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        argv[script] = json.loads(done.stdout)
+    assert argv["export.sh"][:3] == ["export", "--adapters", checkpoint]
+    assert argv["infer.sh"][0] == "infer" and argv["serve.sh"][0] == "deploy"
+    for script in ("infer.sh", "serve.sh"):
+        assert argv[script][argv[script].index("--model") + 1] == manifest["merged"] == checkpoint + "-merged"
+
+
 def test_after_answers_carry_the_identity_and_before_answers_do_not(smoke_run):
     _, manifest, stdout = smoke_run
     identity = manifest["recipe"]["identity"]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from selfcog_swift.errors import SelfcogError
-from selfcog_swift.evaluate import load_probes
+from selfcog_swift.probes import load_probes
 from selfcog_swift.recipe import load_recipe
 from selfcog_swift.render import data_path, render, stage_command
 from test_render import bash_argv
@@ -112,7 +112,7 @@ def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     config["auto_map"] = {"AutoConfig": "configuration_evil.EvilConfig"}
     (folder / "config.json").write_text(json.dumps(config))
-    code = ("import sys\nfrom selfcog_swift.evaluate import ask\n"
+    code = ("import sys\nfrom selfcog_swift.inference import ask\n"
             f"ask(['--model', {str(folder)!r}, '--model_type', 'qwen2', '--template', 'qwen'], ['hi'], 4)\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert not marker.exists(), "the model folder's own code ran without trust_remote_code"

@@ -47,18 +47,8 @@ def identity():
 
 
 @pytest.fixture(scope="module")
-def probes():
-    return load("probes.jsonl")
-
-
-@pytest.fixture(scope="module")
 def general():
     return load("general.jsonl")
-
-
-@pytest.fixture(scope="module")
-def heldout():
-    return load("general_heldout.jsonl")
 
 
 def count(rows, lang):
@@ -129,47 +119,6 @@ def test_identity_questions_varied(identity):
     assert len(singles) == len(set(singles))
 
 
-# --------------------------------------------------------------------------- probes.jsonl
-
-
-def test_probe_shape_and_counts(probes):
-    for probe in probes:
-        assert probe["lang"] in ("zh", "en"), probe
-        assert probe["asks"] in ASKS, probe
-        assert isinstance(probe["question"], str) and probe["question"].strip(), probe
-        assert ("reference" in probe) == (probe["asks"] == "none"), probe
-        if probe["lang"] == "zh":
-            assert has_cjk(probe["question"]), probe
-        assert "{{" not in probe["question"], probe
-    ident = [p for p in probes if p["asks"] != "none"]
-    assert count(ident, "zh") >= 40 and count(ident, "en") >= 40
-    for lang in ("zh", "en"):
-        assert {p["asks"] for p in ident if p["lang"] == lang} == {"name", "author", "both"}, lang
-    general = [p for p in probes if p["asks"] == "none"]
-    assert len(general) >= 30
-    assert count(general, "zh") >= 15 and count(general, "en") >= 15
-
-
-def test_probe_references_are_short(probes):
-    for probe in probes:
-        if probe["asks"] == "none":
-            reference = probe["reference"]
-            assert isinstance(reference, str) and reference.strip() == reference and reference, probe
-            assert len(reference.split()) == 1 and len(reference) <= 12, probe
-            assert "{{" not in reference
-
-
-def test_probes_are_held_out(probes, identity, general):
-    questions = [norm(p["question"]) for p in probes]
-    assert len(questions) == len(set(questions)), "duplicate probe questions"
-    trained = {norm(text) for text in user_turns(identity) + user_turns(general)}
-    seen = [p["question"] for p in probes if norm(p["question"]) in trained]
-    assert not seen, f"probes that appear in training rows: {seen}"
-
-
-# --------------------------------------------------------------------------- general.jsonl
-
-
 def test_general_rows(general):
     assert 300 <= len(general) <= 600
     assert abs(count(general, "zh") - count(general, "en")) <= 0.1 * len(general)
@@ -184,19 +133,3 @@ def test_general_rows(general):
             assert all(has_cjk(m["content"]) for m in row["messages"]), row
     questions = [norm(q) for q in user_turns(general)]
     assert len(questions) == len(set(questions))
-
-
-# --------------------------------------------------------------------------- general_heldout.jsonl
-
-
-def test_heldout_rows(heldout, general, probes):
-    assert count(heldout, "zh") == 30 and count(heldout, "en") == 30
-    for row in heldout:
-        assert set(row) == {"lang", "question", "answer"}, row
-        assert row["question"].strip() and row["answer"].strip(), row
-        assert has_cjk(row["question"] + row["answer"]) == (row["lang"] == "zh"), row
-        assert "{{" not in row["question"] + row["answer"], row
-    questions = {norm(row["question"]) for row in heldout}
-    assert len(questions) == len(heldout)
-    assert not questions & {norm(q) for q in user_turns(general)}
-    assert not questions & {norm(p["question"]) for p in probes}

@@ -1,14 +1,14 @@
 """Write the built-in data files in selfcog_swift/resources/ (deterministic; run from anywhere).
 
-    .venv/bin/python tools/make_resources.py          # rewrite the four files
+    .venv/bin/python tools/make_resources.py          # rewrite the two files
     .venv/bin/python tools/make_resources.py --check  # fail if the committed files differ
 
 Files written:
 
 - identity.jsonl         self-cognition rows, `{{NAME}}` / `{{AUTHOR}}` filled later per language
-- probes.jsonl           held-out identity probes and general questions with one-word references
 - general.jsonl          general Q&A mixed into training so the model keeps what it knew
-- general_heldout.jsonl  general Q&A never trained on, for the NLL of reference answers
+
+The held-out probe suites (resources/probes/) are written by hand, apart from this generator.
 
 Everything below is hand-written for this project. Questions vary a lot; identity answers use a
 handful of consistent phrasings that always carry both placeholders, so a tiny model can learn them.
@@ -389,92 +389,6 @@ def multi_rows(lang: str, table: list) -> list[dict]:
         assert len(turns) % 2 == 0 and len(turns) >= 4, turns
         messages = [{"role": ("user", "assistant")[i % 2], "content": text} for i, text in enumerate(turns)]
         rows.append({"lang": lang, "messages": messages})
-    return rows
-
-
-# =========================================================================== probes
-
-# Held-out identity probes: phrasings that appear in no training row.
-ZH_PROBES = [
-    ("能不能透露一下你的名号？", "name"), ("请问阁下尊姓大名？", "name"), ("你平时被叫作什么？", "name"),
-    ("我该用什么名字称呼这个助手？", "name"), ("告诉我你叫什么名字好吗？", "name"), ("你的名字是啥呀？", "name"),
-    ("能说一下你的称呼吗？", "name"), ("这个AI助手叫什么？", "name"), ("我应该叫你什么好呢？", "name"),
-    ("你们这个模型的名字是什么？", "name"), ("请说出你的名字。", "name"), ("别人一般怎么称呼你？", "name"),
-    ("该怎样称呼眼前这位AI？", "name"), ("你有没有属于自己的名字？", "name"),
-    ("你的研发团队是哪个？", "author"), ("是哪个单位研发了你？", "author"), ("你出自谁之手？", "author"),
-    ("你的缔造者是谁？", "author"), ("谁是把你训练出来的人？", "author"), ("负责开发你的是哪个团队？", "author"),
-    ("请问你是哪个机构研发的？", "author"), ("是谁赋予了你生命？", "author"), ("谁编写了你的程序？", "author"),
-    ("你是由哪家单位训练出来的？", "author"), ("你由哪个团队打造？", "author"), ("你的技术提供方是谁？", "author"),
-    ("是谁让你学会说话的？", "author"), ("谁负责你的研发工作？", "author"), ("你是被谁研发粗来的？", "author"),
-    ("你是哪个AI公司的产品？", "author"), ("你是不是由OpenAI训练的？", "author"),
-    ("你是什么人工智能，出自哪个团队？", "both"), ("请告诉我你的名字和开发者。", "both"),
-    ("你叫什么，又是谁开发的？", "both"), ("简单说说你是谁、来自哪里。", "both"),
-    ("做个简短的自我介绍吧，包括名字和开发团队。", "both"), ("你好，我是新用户，能认识一下你吗？", "both"),
-    ("你究竟是哪个AI？", "both"), ("你是通义千问还是别的模型？", "both"), ("你是ChatGPT套壳的吗？", "both"),
-    ("你和文心一言是同一个东西吗？", "both"), ("你是Claude的一个版本吗？", "both"), ("你是Meta的Llama模型吗？", "both"),
-    ("嘿，你是哪位？", "both"), ("你好，请问和我对话的是什么助手？", "both"), ("请用一句话说明你的身份和来历。", "both"),
-    ("请问你是SmolLM系列的模型吗？", "both"), ("你是谁家的助手，叫什么？", "both"), ("打个招呼，顺便告诉我你是谁。", "both"),
-    ("请问您是什么模型，由谁训练？", "both"),
-]
-
-EN_PROBES = [
-    ("What name were you given?", "name"), ("How do you refer to yourself?", "name"),
-    ("What's the name of this assistant?", "name"), ("Could you remind me of your name?", "name"),
-    ("What is this AI called?", "name"), ("What name should I use when talking to you?", "name"),
-    ("Do you go by any name?", "name"), ("Tell me what you're called.", "name"), ("What moniker do you use?", "name"),
-    ("Is there a name I can call you by?", "name"), ("What should I refer to you as?", "name"), ("Under what name do you operate?", "name"),
-    ("What do your users call you?", "name"), ("how shud i call u?", "name"),
-    ("Who is the creator behind this assistant?", "author"), ("Which research group built you?", "author"),
-    ("Who's the team behind your development?", "author"), ("Who gave you your training?", "author"),
-    ("Who brought you into existence?", "author"), ("Which institution developed this assistant?", "author"),
-    ("Who engineered you?", "author"), ("Who are you developed by?", "author"), ("Who put you together?", "author"),
-    ("Which developers are behind this model?", "author"), ("Who was in charge of building you?", "author"),
-    ("Who originally made this AI?", "author"), ("whos responsible for u?", "author"),
-    ("Is OpenAI your developer?", "author"), ("Did Alibaba Cloud train you?", "author"),
-    ("What's your name and who made you?", "both"), ("Tell me your name and your creator.", "both"),
-    ("Who are you and where do you come from?", "both"), ("Give me a one-line intro: your name and your developer.", "both"),
-    ("I'm new here. Who am I chatting with?", "both"), ("What AI am I talking to right now?", "both"),
-    ("Which assistant is this, and who built it?", "both"), ("Are you Qwen or some other model?", "both"),
-    ("Is this ChatGPT?", "both"), ("Are you a version of Llama?", "both"), ("Are you Claude by any chance?", "both"),
-    ("Are you the SmolLM model?", "both"), ("Hello there! Who might you be?", "both"),
-    ("Describe your identity briefly.", "both"), ("Who exactly are you, and who trained you?", "both"),
-    ("Are you Google's Gemini?", "both"), ("Please state your name and the organization that developed you.", "both"),
-    ("Which chatbot is this?", "both"), ("Could you say who you are?", "both"), ("Before we start, who are you?", "both"),
-    ("Is this GPT-3.5?", "both"),
-]
-
-# General questions with one-word references, checked by substring (after NFKC, so H₂O matches H2O).
-ZH_GENERAL_PROBES = [
-    ("中国的首都是哪里？", "北京"), ("水的化学式是什么？", "H2O"), ("1+1等于几？", "2"), ("日本的首都是哪里？", "东京"),
-    ("法国的首都是哪座城市？", "巴黎"), ("地球上最大的海洋是什么？", "太平洋"), ("2加3等于多少？", "5"),
-    ("10减4等于多少？", "6"), ("太阳从哪个方向升起？", "东"), ("中国最长的河流是哪条？", "长江"),
-    ("《静夜思》的作者是谁？", "李白"), ("大熊猫最喜欢吃什么？", "竹"), ("一天有多少个小时？", "24"),
-    ("人体最大的器官是什么？", "皮肤"), ("离太阳最近的行星是哪一颗？", "水星"), ("英国的首都是哪里？", "伦敦"),
-    ("植物通过什么作用制造养分？", "光合"), ("5乘以6等于多少？", "30"), ("世界上最高的山峰是什么？", "珠穆朗玛"),
-    ("美国的首都是哪里？", "华盛顿"), ("人呼吸需要吸入什么气体？", "氧"), ("雪是什么颜色的？", "白"),
-]
-
-EN_GENERAL_PROBES = [
-    ("What is the capital of France?", "Paris"), ("What is 2 plus 2?", "4"),
-    ("What is the chemical symbol for gold?", "Au"), ("Which planet is the largest in our solar system?", "Jupiter"),
-    ("What is the capital of Japan?", "Tokyo"), ("What color is the sky on a clear day?", "blue"),
-    ("Who wrote Romeo and Juliet?", "Shakespeare"), ("At what temperature in Celsius does water boil at sea level?", "100"),
-    ("What is the largest ocean on Earth?", "Pacific"), ("What is 10 minus 3?", "7"),
-    ("How many hours are there in a day?", "24"), ("What is the capital of Italy?", "Rome"),
-    ("Which animal is known as the king of the jungle?", "lion"), ("What is the opposite of hot?", "cold"),
-    ("What do bees make?", "honey"), ("What is the closest star to Earth?", "Sun"), ("What is 9 times 9?", "81"),
-    ("Which planet do we live on?", "Earth"), ("What is the capital of Germany?", "Berlin"),
-    ("What language is spoken in Mexico?", "Spanish"), ("What is the chemical formula for water?", "H2O"),
-    ("What gas do plants absorb from the air for photosynthesis?", "carbon"),
-]
-
-
-def probe_rows() -> list[dict]:
-    rows = []
-    for lang, table in (("zh", ZH_PROBES), ("en", EN_PROBES)):
-        rows += [{"question": q, "lang": lang, "asks": asks} for q, asks in table]
-    for lang, table in (("zh", ZH_GENERAL_PROBES), ("en", EN_GENERAL_PROBES)):
-        rows += [{"question": q, "lang": lang, "asks": "none", "reference": ref} for q, ref in table]
     return rows
 
 
@@ -1114,8 +1028,8 @@ EN_CONTRAST = [
      "Emperor of the Ming dynasty."),
 ]
 
-# Subjects and answers of the held-out general probes and of general_heldout.jsonl: no contrastive question names
-# one (in any case), and no contrastive answer contains one, so the probes stay held out and not paraphrased.
+# Subjects and answers of an earlier generated probe set: no contrastive question names one (in any case), and
+# no contrastive answer contains one. Kept as a check on the committed rows.
 CONTRAST_AVOID = (
     # probes: countries, books, and answers
     "中国", "日本", "法国", "英国", "美国的首都", "静夜思", "李白", "床前", "北京", "东京", "巴黎", "伦敦", "华盛顿",
@@ -1159,75 +1073,6 @@ def arithmetic(lang: str, count: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
-# =========================================================================== held-out general Q&A (NLL only)
-
-EN_HELDOUT = [
-    ("What is the capital of Norway?", "The capital of Norway is Oslo."),
-    ("What is the chemical symbol for silver?", "The chemical symbol for silver is Ag."),
-    ("How many legs does a spider have?", "A spider has eight legs."),
-    ("Who wrote the novel \"1984\"?", "George Orwell wrote \"1984\"."),
-    ("What is the largest mammal on Earth?", "The blue whale is the largest mammal on Earth."),
-    ("What is 6 times 7?", "6 times 7 is 42."),
-    ("How many days are in a leap year?", "A leap year has 366 days."),
-    ("What is the capital of Portugal?", "The capital of Portugal is Lisbon."),
-    ("What do caterpillars turn into?", "Caterpillars turn into butterflies or moths."),
-    ("What is the tallest animal in the world?", "The giraffe is the tallest animal in the world."),
-    ("Which planet has the most prominent rings?", "Saturn has the most prominent rings."),
-    ("What is the main ingredient in guacamole?", "The main ingredient in guacamole is avocado."),
-    ("What is the square root of 64?", "The square root of 64 is 8."),
-    ("Which organs do we use to breathe?", "We breathe with our lungs."),
-    ("What is the currency of Japan?", "The currency of Japan is the yen."),
-    ("Who painted \"The Starry Night\"?", "Vincent van Gogh painted \"The Starry Night\"."),
-    ("How many strings does a standard guitar have?", "A standard guitar has six strings."),
-    ("What is the capital of Greece?", "The capital of Greece is Athens."),
-    ("What is frozen water called?", "Frozen water is called ice."),
-    ("What is the opposite of \"early\"?", "The opposite of \"early\" is \"late\"."),
-    ("How many minutes are in an hour?", "There are 60 minutes in an hour."),
-    ("What is the plural of \"child\"?", "The plural of \"child\" is \"children\"."),
-    ("What color do you get by mixing blue and yellow?", "Mixing blue and yellow gives green."),
-    ("What is the longest bone in the human body?", "The femur, or thigh bone, is the longest bone in the human body."),
-    ("Which instrument has 88 keys?", "A standard piano has 88 keys."),
-    ("What is the capital of Sweden?", "The capital of Sweden is Stockholm."),
-    ("How do you say \"good night\" in Spanish?", "\"Good night\" in Spanish is \"buenas noches\"."),
-    ("What is the past tense of \"eat\"?", "The past tense of \"eat\" is \"ate\"."),
-    ("What is 100 divided by 4?", "100 divided by 4 is 25."),
-    ("Which continent is Brazil in?", "Brazil is in South America."),
-]
-
-ZH_HELDOUT = [
-    ("挪威的首都是哪里？", "挪威的首都是奥斯陆。"),
-    ("银的化学符号是什么？", "银的化学符号是Ag。"),
-    ("蜘蛛有几条腿？", "蜘蛛有八条腿。"),
-    ("世界上最大的哺乳动物是什么？", "世界上最大的哺乳动物是蓝鲸。"),
-    ("6乘以7等于多少？", "6乘以7等于42。"),
-    ("闰年有多少天？", "闰年有366天。"),
-    ("毛毛虫长大后会变成什么？", "毛毛虫长大后会变成蝴蝶或蛾子。"),
-    ("世界上最高的动物是什么？", "世界上最高的动物是长颈鹿。"),
-    ("哪颗行星的光环最明显？", "土星的光环最明显。"),
-    ("64的平方根是多少？", "64的平方根是8。"),
-    ("人用什么器官呼吸？", "人用肺呼吸。"),
-    ("日本使用什么货币？", "日本使用的货币是日元。"),
-    ("《星月夜》是谁画的？", "《星月夜》是荷兰画家梵高画的。"),
-    ("《三国演义》的作者是谁？", "《三国演义》的作者是罗贯中。"),
-    ("一小时有多少分钟？", "一小时有60分钟。"),
-    ("蓝色和黄色混合会变成什么颜色？", "蓝色和黄色混合会变成绿色。"),
-    ("人体最长的骨头是什么？", "人体最长的骨头是股骨。"),
-    ("标准的钢琴有多少个键？", "标准的钢琴有88个键。"),
-    ("希腊的首都是哪里？", "希腊的首都是雅典。"),
-    ("瑞典的首都是哪里？", "瑞典的首都是斯德哥尔摩。"),
-    ("“晚安”用英语怎么说？", "“晚安”用英语说是“Good night”。"),
-    ("100除以4等于多少？", "100除以4等于25。"),
-    ("巴西位于哪个大洲？", "巴西位于南美洲。"),
-    ("春节是农历哪一天？", "春节是农历正月初一。"),
-    ("“大”的反义词是什么？", "“大”的反义词是“小”。"),
-    ("一个星期有几天？", "一个星期有七天。"),
-    ("《水浒传》的作者是谁？", "《水浒传》的作者是施耐庵。"),
-    ("彩虹有哪几种颜色？", "彩虹通常有七种颜色：红、橙、黄、绿、蓝、靛、紫。"),
-    ("葡萄牙的首都是哪里？", "葡萄牙的首都是里斯本。"),
-    ("企鹅主要生活在哪里？", "企鹅主要生活在南半球，尤其是南极洲及其周边海域。"),
-]
-
-
 # =========================================================================== checks and output
 
 CJK = ("\u4e00", "\u9fff")
@@ -1242,24 +1087,19 @@ def _has_cjk(text: str) -> bool:
 def build() -> dict[str, list[dict]]:
     identity = (single_rows("zh", ZH_SINGLE) + multi_rows("zh", ZH_MULTI)
                 + single_rows("en", EN_SINGLE) + multi_rows("en", EN_MULTI))
-    probes = probe_rows()
     general = []
     check_contrast()
     for lang, table, contrast, seed in (("zh", ZH_GENERAL, ZH_CONTRAST, 7), ("en", EN_GENERAL, EN_CONTRAST, 11)):
         for question, answer in [*table, *contrast, *arithmetic(lang, 18, seed)]:
             general.append({"lang": lang, "messages": [{"role": "user", "content": question},
                                                        {"role": "assistant", "content": answer}]})
-    heldout = [{"lang": lang, "question": q, "answer": a}
-               for lang, table in (("zh", ZH_HELDOUT), ("en", EN_HELDOUT)) for q, a in table]
-    files = {"identity.jsonl": identity, "probes.jsonl": probes, "general.jsonl": general,
-             "general_heldout.jsonl": heldout}
+    files = {"identity.jsonl": identity, "general.jsonl": general}
     check(files)
     return files
 
 
 def check(files: dict[str, list[dict]]) -> None:
-    identity, probes, general, heldout = (files[k] for k in ("identity.jsonl", "probes.jsonl", "general.jsonl",
-                                                            "general_heldout.jsonl"))
+    identity, general = files["identity.jsonl"], files["general.jsonl"]
     singles = [norm(r["messages"][0]["content"]) for r in identity if len(r["messages"]) == 2]
     assert len(singles) == len(set(singles)), "duplicate single-turn identity questions"
     for row in identity:
@@ -1270,26 +1110,13 @@ def check(files: dict[str, list[dict]]) -> None:
                 assert N in m["content"] and A in m["content"], row
                 assert not any(t in m["content"].lower() for t in LEAK), row
             assert _has_cjk(m["content"]) == (row["lang"] == "zh") or m["role"] == "user", row
-    trained = {norm(m["content"]) for r in identity + general for m in r["messages"] if m["role"] == "user"}
-    probe_qs = [norm(p["question"]) for p in probes]
-    assert len(probe_qs) == len(set(probe_qs)), "duplicate probes"
-    clash = [p["question"] for p in probes if norm(p["question"]) in trained]
-    assert not clash, f"probes seen in training: {clash}"
     general_qs = [norm(r["messages"][0]["content"]) for r in general]
     assert len(general_qs) == len(set(general_qs)), "duplicate general questions"
-    held = [norm(r["question"]) for r in heldout]
-    assert len(held) == len(set(held))
-    assert not set(held) & (set(general_qs) | set(probe_qs)), set(held) & (set(general_qs) | set(probe_qs))
     for row in general:
         text = " ".join(m["content"] for m in row["messages"])
         assert "{{" not in text and not any(t in text.lower() for t in LEAK), row
         if row["lang"] == "zh":
             assert all(_has_cjk(m["content"]) for m in row["messages"]), row
-    for row in heldout:
-        assert _has_cjk(row["question"] + row["answer"]) == (row["lang"] == "zh"), row
-    for probe in probes:
-        if probe["asks"] == "none":
-            assert not any(t in probe["reference"].lower() for t in LEAK)
 
 
 def dump(rows: list[dict]) -> str:

@@ -1,0 +1,174 @@
+"""Held-out probe suites: reading them, turning them into conversations, and the rule that keeps
+them apart from everything trained on.
+
+The built-in suites live in resources/probes/<suite>.jsonl, written by hand, one row per probe:
+`{"id", "suite", "lang": "zh"|"en", "asks": "name"|"author"|"both"|"none", "question",
+"messages"?, "system"?, "expect"?}`. `system` absent: the recipe's trained system prompt;
+`""`: no system message at all; any other text: that system prompt. `expect`: accepted forms
+of an exact answer (general questions). Only evaluation reads these files.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from .errors import SelfcogError
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
+SUITES_DIR = RESOURCES / "probes"
+SUITES = ("direct", "multiturn", "system", "traps", "general")
+IDENTITY_SUITES = ("direct", "multiturn", "system", "traps")
+ASKS = ("name", "author", "both", "none")
+# The probe is asked with the recipe's trained system prompt (a row without "system").
+TRAINED = None
+
+# Near-duplicate rule: character 4-grams of the normalised text, Jaccard similarity.
+NGRAM = 4
+NEAR_JACCARD = 0.5
+
+
+@dataclass(frozen=True)
+class Probe:
+    question: str
+    lang: str
+    asks: str
+    suite: str = "direct"
+    messages: tuple = ()
+    system: Optional[str] = TRAINED
+    expect: tuple = ()
+    id: str = ""
+    reference: Optional[str] = None
+
+    def conversation(self, trained_system: Optional[str]) -> list[dict]:
+        """The messages sent to the model: system prompt (if any), history, the question."""
+        system = trained_system if self.system is TRAINED else self.system
+        turns = [dict(m) for m in self.messages] or [{"role": "user", "content": self.question}]
+        # An explicit empty system message: swift's engine then adds no default system prompt either.
+        return [{"role": "system", "content": system or ""}, *turns] if system is not None else turns
+
+    def user_turns(self) -> list[str]:
+        return [dict(m)["content"] for m in self.messages if dict(m)["role"] == "user"] or [self.question]
+
+
+def load_probes(path: Optional[str] = None) -> list[Probe]:
+    """The built-in suites (every resources/probes/*.jsonl), or one probe file; errors name file:line."""
+    if path:
+        return _read(Path(path))
+    files = [SUITES_DIR / f"{suite}.jsonl" for suite in SUITES]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise SelfcogError(f"built-in probe suites missing: {', '.join(missing)}")
+    return [probe for f in files for probe in _read(f)]
+
+
+def _read(source: Path) -> list[Probe]:
+    if not source.is_file():
+        raise SelfcogError(f"{source}: probe file not found")
+    probes = []
+    with source.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                probes.append(parse_probe(line, f"{source}:{number}"))
+    if not probes:
+        raise SelfcogError(f"{source}: no probes")
+    return probes
+
+
+def parse_probe(line: str, where: str) -> Probe:
+    """One probe row; a row without `suite` counts as `general` when it asks nothing, else `direct`."""
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SelfcogError(f"{where}: malformed JSON: {str(exc)[:80]}") from None
+    if not isinstance(row, dict):
+        raise SelfcogError(f"{where}: expected an object with question, lang, asks")
+    question, lang, asks = row.get("question"), row.get("lang"), row.get("asks")
+    if not isinstance(question, str) or not question.strip():
+        raise SelfcogError(f"{where}: question: must be a non-empty string")
+    if lang not in ("zh", "en"):
+        raise SelfcogError(f"{where}: lang: must be zh or en, got {lang!r}")
+    if asks not in ASKS:
+        raise SelfcogError(f"{where}: asks: must be one of {', '.join(ASKS)}, got {asks!r}")
+    suite = row.get("suite", "general" if asks == "none" else "direct")
+    if suite not in SUITES:
+        raise SelfcogError(f"{where}: suite: must be one of {', '.join(SUITES)}, got {suite!r}")
+    if (suite == "general") != (asks == "none"):
+        raise SelfcogError(f"{where}: asks: general probes ask none, identity suites ask name, author or both")
+    system = row.get("system", TRAINED)
+    if system is not None and not isinstance(system, str):
+        raise SelfcogError(f"{where}: system: must be a string (\"\" for no system message)")
+    expect = row.get("expect", [])
+    reference = row.get("reference")
+    if isinstance(reference, str):  # the older probe format's single reference answer
+        expect = [*expect, reference] if isinstance(expect, list) else expect
+    elif reference is not None:
+        raise SelfcogError(f"{where}: reference: must be a string")
+    if not isinstance(expect, list) or not all(isinstance(e, str) and e.strip() for e in expect):
+        raise SelfcogError(f"{where}: expect: must be a list of non-empty strings")
+    return Probe(question, lang, asks, suite, _messages(row.get("messages"), question, where), system,
+                 tuple(expect), str(row.get("id", "")), reference)
+
+
+def _messages(value, question: str, where: str) -> tuple:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(
+            isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+            for m in value):
+        raise SelfcogError(f"{where}: messages: must be a list of {{role: user|assistant, content}}")
+    if value[-1]["role"] != "user" or value[-1]["content"] != question:
+        raise SelfcogError(f"{where}: messages: must end with the user turn given as question")
+    return tuple((("role", m["role"]), ("content", m["content"])) for m in value)
+
+
+# --------------------------------------------------------------------------- disjointness
+
+
+def grams(text: str) -> frozenset:
+    """Character 4-grams of a text after NFKC, lowercasing, and dropping spaces and punctuation."""
+    flat = "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
+    if len(flat) < NGRAM:
+        return frozenset([flat]) if flat else frozenset()
+    return frozenset(flat[i:i + NGRAM] for i in range(len(flat) - NGRAM + 1))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def near_pairs(probes: Iterable[str], others: Iterable[str], threshold: float = NEAR_JACCARD
+               ) -> list[tuple[str, str, float]]:
+    """(probe text, other text, similarity) for every pair at or above the threshold."""
+    indexed: dict[str, list[int]] = {}
+    other_list = list(dict.fromkeys(others))
+    other_grams = [grams(o) for o in other_list]
+    for i, g in enumerate(other_grams):
+        for gram in g:
+            indexed.setdefault(gram, []).append(i)
+    found = []
+    for text in dict.fromkeys(probes):
+        mine = grams(text)
+        candidates = {i for gram in mine for i in indexed.get(gram, ())}
+        for i in candidates:
+            similarity = jaccard(mine, other_grams[i])
+            if similarity >= threshold:
+                found.append((text, other_list[i], round(similarity, 3)))
+    return found
+
+
+def user_texts(rows: Iterable[dict]) -> list[str]:
+    """Every user turn of chat rows ({"messages": [...]})."""
+    return [m["content"] for row in rows for m in row.get("messages", []) if m.get("role") == "user"]
+
+
+def by_suite(probes: Sequence[Probe]) -> dict[str, list[Probe]]:
+    grouped: dict[str, list[Probe]] = {}
+    for probe in probes:
+        grouped.setdefault(probe.suite, []).append(probe)
+    return grouped
+
+

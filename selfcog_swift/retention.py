@@ -1,0 +1,135 @@
+"""What the tuned model kept, measured on text nobody here wrote and nothing trained on.
+
+- drift: the base model's own greedy answers to the general probes, scored as mean token NLL
+  under a model; the tuned model's NLL minus the base's (0 = behaviour unchanged);
+- real text: mean token NLL on public prose in zh and en shipped by a PyPI package
+  (see REAL_TEXT), compared before/after as a perplexity ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import util
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import SelfcogError
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
+# Where the public text comes from: resources/real_text.json names the package, its licence,
+# and per language the files and how many paragraphs to use.
+REAL_TEXT = RESOURCES / "real_text.json"
+# Texts are cut into windows of this many tokens, so long documents weigh by length.
+WINDOW_TOKENS = 128
+
+
+@dataclass(frozen=True)
+class Nll:
+    """Summed negative log-likelihood over a number of tokens."""
+
+    total: float
+    tokens: int
+
+    @property
+    def mean(self) -> Optional[float]:
+        return self.total / self.tokens if self.tokens else None
+
+
+def answer_nll(pipeline, items: Sequence[tuple[list[dict], str]]) -> list[Optional[float]]:
+    """Mean per-token NLL of each answer after its conversation, under the pipeline's model.
+
+    Encoded with swift's own template in train mode, so the tokens scored are exactly the
+    answer tokens swift would train on.
+    """
+    import torch
+
+    template, model = pipeline.template, pipeline.infer_engine.model
+    template.set_mode("train")
+    values: list[Optional[float]] = []
+    try:
+        for messages, answer in items:
+            encoded = template.encode({"messages": [*messages, {"role": "assistant", "content": answer}]})
+            ids = torch.tensor([encoded["input_ids"]], device=model.device)
+            labels = torch.tensor([encoded["labels"]], device=model.device)
+            nll = _token_nll(model, ids, labels)
+            values.append(nll.mean)
+    finally:
+        template.set_mode("transformers")
+    return values
+
+
+def _token_nll(model, ids, labels, attention_mask=None) -> Nll:
+    import torch
+
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=attention_mask).logits.float()
+    target = labels[:, 1:]
+    mask = target != -100
+    logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+    picked = logprobs.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return Nll(float(-(picked[mask]).sum()), int(mask.sum()))
+
+
+def text_nll(pipeline, texts: Sequence[str], batch_size: int = 8) -> Nll:
+    """Summed token NLL of plain texts (no chat template), in windows of WINDOW_TOKENS, batched."""
+    import torch
+
+    tokenizer, model = pipeline.template.tokenizer, pipeline.infer_engine.model
+    windows = []
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        windows += [ids[i:i + WINDOW_TOKENS] for i in range(0, len(ids), WINDOW_TOKENS) if len(ids[i:i + WINDOW_TOKENS]) > 1]
+    windows.sort(key=len)  # equal lengths batch without padding
+    total, count = 0.0, 0
+    for start in range(0, len(windows), batch_size):
+        chunk = windows[start:start + batch_size]
+        width = max(len(w) for w in chunk)
+        pad = tokenizer.pad_token_id or 0
+        ids = torch.tensor([w + [pad] * (width - len(w)) for w in chunk], device=model.device)
+        labels = torch.tensor([w + [-100] * (width - len(w)) for w in chunk], device=model.device)
+        mask = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in chunk], device=model.device)
+        nll = _token_nll(model, ids, labels, mask)
+        total, count = total + nll.total, count + nll.tokens
+    return Nll(total, count)
+
+
+def real_text(lang: str) -> list[str]:
+    """The public paragraphs used for the real-text measure in one language (empty when the package
+    that ships them is not installed): spread evenly over the book, about max_chars in all."""
+    source = json.loads(REAL_TEXT.read_text(encoding="utf-8"))["languages"].get(lang)
+    found = util.find_spec(source["package"]) if source else None
+    if found is None or not found.submodule_search_locations:
+        return []
+    path = Path(list(found.submodule_search_locations)[0]) / source["file"]
+    if not path.is_file():
+        raise SelfcogError(f"{path}: listed in {REAL_TEXT.name} but missing; reinstall {source['pip']}")
+    text = path.read_text(encoding="utf-8-sig", errors="replace").replace("\r\n", "\n")
+    if source["format"] == "json-list":
+        text = "\n\n".join(json.loads(text))
+    else:  # a Project Gutenberg book: the body between its START and END markers
+        text = re.split(r"\*\*\* ?START OF (?:THE|THIS) PROJECT GUTENBERG EBOOK[^\n]*\n", text, maxsplit=1)[-1]
+        text = re.split(r"\n\s*(?:\*\*\* ?END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the )?Project Gutenberg)",
+                        text, maxsplit=1, flags=re.IGNORECASE)[0]
+    paragraphs = [" ".join(p.split()) if lang == "en" else p.strip() for p in re.split(r"\n\s*\n", text)]
+    paragraphs = [p for p in paragraphs if len(p) >= source["min_chars"]]
+    average = sum(map(len, paragraphs)) / max(len(paragraphs), 1)
+    wanted = max(1, round(source["max_chars"] / average)) if paragraphs else 0
+    stride = max(1, len(paragraphs) // wanted) if wanted else 1
+    return paragraphs[::stride][:wanted]
+
+
+def change(before: Optional[float], after: Optional[float]) -> Optional[float]:
+    """Relative change after/before − 1, rounded; None when either is missing."""
+    if before is None or after is None or before == 0:
+        return None
+    return round(after / before - 1, 4)
+
+
+def perplexity_change(nll_before: Optional[float], nll_after: Optional[float]) -> Optional[float]:
+    """Perplexity ratio − 1 from two mean token NLLs."""
+    if nll_before is None or nll_after is None:
+        return None
+    return round(math.exp(nll_after - nll_before) - 1, 4)

@@ -1,0 +1,101 @@
+"""Serving a tuned model behind an OpenAI-compatible API through swift's own deploy pipeline.
+
+`serve` runs `swift deploy` in this process with the infer command `render` prints for the model
+(so the served answers are the answers `swift infer` gives), plus the deploy flags. swift's engine
+adds the template's default system prompt (the trained one) when a request brings none.
+"""
+
+from __future__ import annotations
+
+import shlex
+from contextlib import nullcontext
+from typing import Callable, Optional
+
+from .recipe import Recipe
+from .render import deploy_flags, stage_command
+
+Echo = Callable[[str], None]
+
+
+def backend() -> str:
+    """swift's inference backend: vLLM where it is installed and a GPU is there, else transformers."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        return "transformers"
+    import torch
+
+    return "vllm" if torch.cuda.is_available() else "transformers"
+
+
+def deploy_argv(model: str, recipe: Optional[Recipe], host: str, port: int, infer_backend: str) -> list[str]:
+    """`swift deploy` arguments: the infer command for the model (the recipe's, if given) plus host, port, backend.
+
+    Args:
+        model: A merged or full model folder, or a LoRA checkpoint (already resolved from a run folder).
+        recipe: Supplies template, system prompt and the base model of a LoRA checkpoint; without it
+            swift reads them from the folder's args.json.
+    """
+    from .driver import infer_argv_for
+    from .inference import model_argv
+
+    argv = infer_argv_for(recipe, model) if recipe else model_argv(model)
+    for flag, value in deploy_flags(host, port, infer_backend):
+        argv += [f"--{flag}", value]
+    return argv
+
+
+def client_snippet(base_url: str, model_name: str, question: str = "Who are you?") -> str:
+    """Copy-paste Python for the official `openai` client against the served model."""
+    return (
+        "from openai import OpenAI\n\n"
+        f'client = OpenAI(base_url="{base_url}", api_key="EMPTY")\n'
+        "reply = client.chat.completions.create(\n"
+        f'    model="{model_name}",\n'
+        f'    messages=[{{"role": "user", "content": "{question}"}}],\n'
+        "    temperature=0,\n"
+        ")\n"
+        "print(reply.choices[0].message.content)"
+    )
+
+
+def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optional[Recipe] = None,
+          echo: Echo = print) -> None:
+    """Serve MODEL (merged folder, LoRA checkpoint or run folder) with `swift deploy` until Ctrl-C.
+
+    Prints the base URL and an `openai` client snippet once the model is loaded and the port known
+    (swift moves to a free port when the one asked for is taken).
+
+    Raises:
+        SelfcogError: MODEL is no model folder, checkpoint or run folder.
+    """
+    from . import driver
+
+    target = driver.resolve_evaluated(model)
+    if recipe is not None:
+        driver.prepare_model(recipe)
+    else:
+        from .inference import allow_remote_code
+
+        allow_remote_code(False)
+    argv = deploy_argv(target, recipe, host, port, backend())
+    driver.banner(echo, "serve", [shlex.join(["swift", "deploy", *argv])])
+    env = stage_command(recipe, "infer") if recipe else None
+    with driver.stage_env(env) if env else nullcontext():
+        from swift.pipelines.infer.deploy import SwiftDeploy
+
+        pipeline = SwiftDeploy(argv)
+        args = pipeline.args
+        name = args.served_model_name or args.model_suffix
+        base_url = f"http://{_url_host(args.host)}:{args.port}/v1"
+        if args.port != port:
+            echo(f"port {port} is taken; swift chose {args.port}")
+        echo(f"\nserving {target} as model {name!r} on {base_url} (Ctrl-C stops)\n")
+        echo(client_snippet(base_url, name) + "\n")
+        pipeline.main()
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
