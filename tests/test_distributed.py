@@ -14,7 +14,7 @@ def test_two_process_gloo_training_merges_and_answers(tmp_path):
     out = tmp_path / "ddp"
     sets = [f"output_dir={out}", "launch.nproc_per_node=2", "launch.ddp_backend=gloo", "launch.master_port=29533",
             "train.max_steps=30", "train.save_steps=15", "train.eval_steps=15",
-            "evaluate.checkpoint_choice=eval_loss", "evaluate.min_identity_rate=0", "evaluate.max_nll_increase=10"]
+            "evaluate.checkpoint_choice=eval_loss", "evaluate.min_identity_rate=0", "evaluate.max_perplexity_increase=10"]
     result = run_cli("run", "recipes/smoke.yaml", *[t for s in sets for t in ("--set", s)])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())

@@ -73,16 +73,49 @@ def test_run_folder_scripts_use_the_checkpoint_run_chose(smoke_run, tmp_path):
         assert argv[script][argv[script].index("--model") + 1] == manifest["merged"] == checkpoint + "-merged"
 
 
-def test_after_answers_carry_the_identity_and_before_answers_do_not(smoke_run):
-    _, manifest, stdout = smoke_run
+# Margins for a 0.75M-parameter random model that learned the identity (measured here with the
+# smoke recipe: final training token accuracy 0.94, identity 0.65 zh / 0.80 en over the identity
+# probes, every display question answered with the name and author, the same with AVX2 and plain
+# kernels). The thresholds sit well below what it
+# reaches, so float differences between CPUs (AVX-512, AVX2, plain kernels, thread counts) that
+# change a few greedy tokens cannot fail them; a model that did not learn fails all of them.
+SMOKE_MIN_TOKEN_ACC = 0.85
+SMOKE_MIN_IDENTITY = 0.4
+SMOKE_MIN_DISPLAY = 3
+
+
+def _forms(manifest):
     identity = manifest["recipe"]["identity"]
-    forms = [identity["name"]["zh"], identity["name"]["en"]]
-    authors = [identity["author"]["zh"], identity["author"]["en"]]
-    before, after = manifest["before"]["questions"], manifest["after"]["questions"]
-    assert not any(f in answer for answer in before for f in forms + authors)
-    assert all(any(f in answer for f in forms) for answer in after), after
-    assert all(any(a in answer for a in authors) for answer in after), after
-    assert "before / after" in stdout
+    return [identity["name"]["zh"], identity["name"]["en"]], [identity["author"]["zh"], identity["author"]["en"]]
+
+
+def test_training_learned_its_rows_with_a_margin(smoke_run):
+    _, manifest, _ = smoke_run
+    rows = [json.loads(line) for line in (Path(manifest["run_dir"]) / "logging.jsonl").read_text().splitlines()]
+    accuracies = [row["token_acc"] for row in rows if "token_acc" in row and "eval_token_acc" not in row]
+    assert accuracies[-1] >= SMOKE_MIN_TOKEN_ACC and accuracies[0] < 0.5, accuracies
+
+
+def test_after_answers_carry_the_identity_and_before_answers_do_not(smoke_run):
+    from selfcog_swift.probes import IDENTITY_SUITES, load_probes
+    from selfcog_swift.scoring import identity_hit, mentioned
+
+    _, manifest, stdout = smoke_run
+    names, authors = _forms(manifest)
+    display = manifest["recipe"]["evaluate"]["questions"]
+    probes = [p for p in load_probes() if p.suite in IDENTITY_SUITES]
+
+    def rate(side):
+        answers = [a for p, a in zip(load_probes(), manifest[side]["probes"]) if p.suite in IDENTITY_SUITES]
+        hits = [identity_hit(a, p.asks, names, authors) for p, a in zip(probes, answers)]
+        hits += [bool(mentioned(a, names + authors)) for a in manifest[side]["questions"]]
+        return sum(hits) / len(hits)
+
+    assert rate("before") == 0
+    assert rate("after") >= SMOKE_MIN_IDENTITY
+    carried = sum(bool(mentioned(a, names + authors)) for a in manifest["after"]["questions"])
+    assert carried >= SMOKE_MIN_DISPLAY, manifest["after"]["questions"]
+    assert len(manifest["after"]["questions"]) == len(display) and "before / after" in stdout
 
 
 def test_merged_model_loads_with_plain_transformers_and_defaults_to_the_trained_system_prompt(smoke_run):
@@ -113,9 +146,13 @@ def test_merge_refuses_to_overwrite(smoke_run):
 
 def test_ask_answers_with_the_identity(smoke_run):
     _, manifest, _ = smoke_run
-    result = run_cli("ask", manifest["merged"], "Who are you?", "--max-new-tokens", "48")
+    questions = manifest["recipe"]["evaluate"]["questions"]
+    result = run_cli("ask", manifest["merged"], *questions, "--max-new-tokens", "48")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert manifest["recipe"]["identity"]["name"]["en"] in result.stdout
+    answers = result.stdout.split("<<< ")[1:]
+    names, authors = _forms(manifest)
+    assert len(answers) == len(questions)
+    assert sum(any(form in a for form in names + authors) for a in answers) >= SMOKE_MIN_DISPLAY, answers
 
 
 def test_resume_skips_finished_stages(smoke_run):
@@ -131,7 +168,7 @@ def test_gate_fails_the_run_and_keeps_every_artefact(tmp_path):
                      "--set", "evaluate.min_identity_rate=1.0", "--set", "train.max_steps=20",
                      "--set", "evaluate.checkpoint_choice=eval_loss")
     assert result.returncode == 1
-    assert "stage gate failed: identity rate" in result.stderr and "below the recipe's 1.00" in result.stderr
+    assert "stage gate failed: zh: identity rate" in result.stderr and "below the recipe's 1.00" in result.stderr
     manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())
     assert manifest["gate"]["passed"] is False
     assert Path(manifest["merged"]).is_dir()
@@ -143,13 +180,13 @@ def test_thinking_template_tiny_qwen3_learns_the_identity(tmp_path):
     out = tmp_path / "qwen3"
     result = run_cli("run", "recipes/smoke.yaml", "--set", f"output_dir={out}", "--set", "model.id=builtin:tiny-qwen3",
                      "--set", "evaluate.checkpoint_choice=eval_loss", "--set", "evaluate.min_identity_rate=0",
-                     "--set", "evaluate.max_nll_increase=10")
+                     "--set", "evaluate.max_perplexity_increase=10")
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())
     sft_argv = next(s["argv"] for s in manifest["stages"] if s["name"] == "sft")
     assert sft_argv[sft_argv.index("--template") + 1] == "qwen3"
     after = manifest["after"]["questions"]
-    assert sum("BianCang" in a or "扁仓" in a for a in after) >= 3, after
+    assert sum("BianCang" in a or "扁仓" in a for a in after) >= SMOKE_MIN_DISPLAY - 1, after
     assert not any("<think>" in a or "</think>" in a for a in after), after
 
 
@@ -162,7 +199,7 @@ def test_killed_training_continues_from_its_last_checkpoint_with_resume(tmp_path
     out = tmp_path / "killed"
     sets = [f"output_dir={out}", "train.max_steps=1000", "train.save_steps=100", "train.eval_steps=100",
             "train.save_total_limit=3", "evaluate.checkpoint_choice=eval_loss", "evaluate.min_identity_rate=0",
-            "evaluate.max_nll_increase=10"]
+            "evaluate.max_perplexity_increase=10"]
     args = [t for s in sets for t in ("--set", s)]
     proc = subprocess.Popen([sys.executable, "-m", "selfcog_swift", "run", "recipes/smoke.yaml", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
@@ -184,18 +221,23 @@ def test_killed_training_continues_from_its_last_checkpoint_with_resume(tmp_path
 
 
 def test_eval_scores_the_run_against_its_base(smoke_run, tmp_path):
+    from selfcog_swift.probes import load_probes
+
     out, manifest, _ = smoke_run
     result = run_cli("eval", manifest["run_dir"], "--recipe", "recipes/smoke.yaml", "--json", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     scores = json.loads(result.stdout)
-    for key in ("identity_rate", "leak_rate", "overreach_rate"):
-        assert set(scores[key]) == {"zh", "en", "all"}
-        assert all(v is None or 0 <= v <= 1 for v in scores[key].values())
-    assert set(scores["retention"]) >= {"reference_hit_before", "reference_hit_after", "nll_before", "nll_after",
-                                        "nll_change"}
-    assert scores["identity_rate"]["all"] > scores["before"]["identity_rate"]["all"]
-    assert len(scores["answers"]) == sum(1 for _ in open(ROOT / "selfcog_swift/resources/probes.jsonl"))
-    assert json.loads((tmp_path / "eval.json").read_text())["identity_rate"] == scores["identity_rate"]
+    for suite in ("direct", "multiturn", "system", "traps"):
+        for lang in ("zh", "en"):
+            cell = scores["after"]["suites"][suite][lang]["identity"]
+            assert cell["ci"][0] <= cell["rate"] <= cell["ci"][1] and cell["n"] >= 10
+    for lang in ("zh", "en"):
+        after, before = scores["after"]["languages"][lang], scores["before"]["languages"][lang]
+        assert after["identity"]["rate"] > before["identity"]["rate"] == 0
+        assert scores["retention"]["drift"][lang]["nll_base"] > 0 and scores["retention"]["drift"][lang]["relative"]
+        assert scores["retention"]["real_text"][lang]["nll_before"] > 0
+    assert len(scores["answers"]) == len(load_probes())
+    assert json.loads((tmp_path / "eval.json").read_text())["after"] == scores["after"]
 
 
 def test_eval_bad_input_is_one_line(smoke_run, tmp_path):

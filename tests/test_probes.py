@@ -106,3 +106,14 @@ def test_bad_probe_rows_name_the_field(line, message):
 
 def test_suite_files_are_the_builtin_set():
     assert sorted(p.stem for p in SUITES_DIR.glob("*.jsonl")) == sorted(SUITES)
+
+
+def test_replay_prompt_pool_is_far_from_every_probe(probes):
+    """The replay pool (trained on, through the base model's answers) is ten times the probes and
+    never near one, under the same rule."""
+    pool = [json.loads(line) for line in (RESOURCES / "replay_prompts.jsonl").read_text(encoding="utf-8").splitlines()]
+    for lang in ("zh", "en"):
+        assert sum(row["lang"] == lang for row in pool) >= 10 * sum(p.lang == lang and p.suite == "general"
+                                                                     for p in probes)
+    found = near_pairs([row["prompt"] for row in pool], [t for p in probes for t in p.user_turns()])
+    assert not found, found[:5]
