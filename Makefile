@@ -9,7 +9,7 @@ RECIPE ?= demo
 STAMP := $(VENV)/.selfcog-setup
 export SELFCOG_CACHE ?= $(HOME)/.cache/selfcog-swift
 
-.PHONY: setup test test-fast render train demo bench golden schema
+.PHONY: setup test test-fast render train demo bench ablation golden schema
 
 setup: $(STAMP)
 
@@ -48,6 +48,9 @@ demo: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+ablation: setup
+	$(PY) bench/ablation.py
 
 GOLDEN_RECIPES := recipes/biancang.yaml tests/golden/recipes/multinode.yaml tests/golden/recipes/fsdp_user_deepspeed.yaml
 

@@ -109,11 +109,22 @@ def run(recipe, resume, dry_run, sets):
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @SET_OPTION
 def data(recipe, out, as_json, sets):
-    """Mix the identity rows and the recipe's datasets into one JSONL file."""
-    from .data import mix
+    """Mix the identity rows, the recipe's datasets and its replay rows into one JSONL file."""
+    from .driver import mix_data
 
-    summary = mix(_load(recipe, sets), out)
+    summary = mix_data(_load(recipe, sets), out, lambda line: click.echo(line, err=True))
     click.echo(json.dumps(summary.to_json(), ensure_ascii=False) if as_json else summary.table())
+
+
+@cli.command()
+@click.argument("recipe")
+@SET_OPTION
+def replay(recipe, sets):
+    """Have the base model answer the recipe's replay prompts (cached; what `data` mixes in)."""
+    from .driver import build_replay
+
+    summary = build_replay(_load(recipe, sets), lambda line: click.echo(line, err=True))
+    click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
 
 
 @cli.group()

@@ -336,7 +336,7 @@ class MixSummary:
         return "\n".join(lines)
 
 
-def _plans(recipe) -> list[tuple[str, Path, Optional[int], bool]]:
+def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, Optional[int], bool]]:
     """(name, path, requested, is_identity) per source, with counts checked."""
     d, plans = recipe.data, []
     if d.self_cognition < 0:
@@ -351,6 +351,8 @@ def _plans(recipe) -> list[tuple[str, Path, Optional[int], bool]]:
         if spec.sample is not None and spec.sample < 0:
             raise SelfcogError(f"data.datasets[{index}].sample: must be >= 0, got {spec.sample}")
         plans.append((spec.path, _resolve(spec.path), spec.sample, False))
+    if replay_file is not None:  # every kept answer of the base model (replay.py)
+        plans.append((f"replay ({d.replay.prompts})", Path(replay_file), None, False))
     if not plans and not uses_hub_identity(recipe):
         raise SelfcogError("data: nothing to mix: data.self_cognition is 0 and data.datasets is empty")
     return plans
@@ -410,7 +412,7 @@ def _keys(sources: list[_Source], seed: int) -> array:
     return keys
 
 
-def mix(recipe, out_path: Union[str, Path]) -> MixSummary:
+def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None) -> MixSummary:
     """Write identity rows (filled) and the recipe's datasets, exact counts, shuffled, to one JSONL.
 
     The file is written next to `out_path` and renamed into place only when every check passed,
@@ -420,6 +422,7 @@ def mix(recipe, out_path: Union[str, Path]) -> MixSummary:
     Args:
         recipe: A validated recipe; `recipe.train.seed` makes the mix reproducible byte for byte.
         out_path: The JSONL to write.
+        replay_file: The base model's answers to mix in whole (replay.build), if the recipe replays.
 
     Returns:
         Counts per source, identity share, estimated tokens and the file's sha256.
@@ -429,7 +432,7 @@ def mix(recipe, out_path: Union[str, Path]) -> MixSummary:
             or identity rows that never name the new identity.
     """
     out_path = Path(out_path)
-    sources = [_Source(*plan) for plan in _plans(recipe)]  # every count checked before any file is read
+    sources = [_Source(*plan) for plan in _plans(recipe, replay_file)]  # every count checked before any file is read
     try:
         keys = _keys(sources, recipe.train.seed)
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -262,15 +262,21 @@ def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
 
 def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo) -> None:
     """The display questions and the held-out suites, asked of the base ("before") or tuned model."""
-    from .evaluate import examine
+    from .evaluate import base_answers, examine
     from .probes import load_probes
 
     command = stage_command(recipe, "infer")
     argv = infer_argv_for(recipe, model)
-    drift_answers = state.data["before"]["probes"] if name == "after" else None
+    probes, ev = load_probes(recipe.evaluate.probes), recipe.evaluate
     with _stage(state, name, argv, echo), stage_env(command):
-        state.data[name] = examine(argv, recipe.evaluate.questions, load_probes(recipe.evaluate.probes),
-                                   recipe.model.system, recipe.evaluate.max_new_tokens, drift_answers)
+        if name == "before":
+            state.data[name], cached = base_answers(model, argv, ev.questions, probes, recipe.model.system,
+                                                    ev.max_new_tokens)
+            if cached:
+                echo("before: the base model's answers and NLLs come from the cache (same model, probes, settings)")
+        else:
+            state.data[name] = examine(argv, ev.questions, probes, recipe.model.system, ev.max_new_tokens,
+                                       state.data["before"]["probes"])
 
 
 def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
@@ -298,11 +304,38 @@ def _write_scripts(state: RunState, recipe: Recipe, recipe_ref: list[str]) -> No
     (run_dir / "serve.sh").write_text(serve_script(recipe, recipe_ref, chosen), encoding="utf-8")
 
 
+def build_replay(recipe: Recipe, echo: Echo = print):
+    """The base model's answers to the replay prompts (cached under the output dir; see replay.py)."""
+    from .replay import build
+
+    prepare_model(recipe)
+    base = sft_value(recipe, "model")
+    with stage_env(stage_command(recipe, "infer")):
+        return build(recipe, infer_argv_for(recipe, base), base, echo)
+
+
+def mix_data(recipe: Recipe, out: str, echo: Echo = print):
+    """The mixed training file: identity rows, datasets and, when the recipe replays, the replay rows."""
+    from .data import mix
+
+    replay = build_replay(recipe, echo) if recipe.data.replay else None
+    return mix(recipe, out, Path(replay.path) if replay else None)
+
+
+def _replay(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    with _stage(state, "replay", [], echo):
+        summary = build_replay(recipe, echo)
+        state.data["replay"] = summary.to_json()
+    echo(f"replay: {summary.kept} of {summary.prompts} answers kept, dropped {summary.dropped}"
+         f"{' (cached)' if summary.cached else ''} -> {summary.path}")
+
+
 def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
     from .data import mix
 
+    replay = state.data.get("replay")
     with _stage(state, "data", [], echo):
-        summary = mix(recipe, data_path(recipe))
+        summary = mix(recipe, data_path(recipe), Path(replay["path"]) if replay else None)
         state.data["data"] = summary.to_json()
     echo(summary.table())
     from .guards import advice
@@ -313,6 +346,11 @@ def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
 def dry_run(recipe: Recipe, echo: Echo) -> None:
     """Print every stage and its exact argument list, running nothing."""
+    if recipe.data.replay:
+        spec = recipe.data.replay
+        how = "greedy" if spec.temperature == 0 else f"temperature {spec.temperature}, top_p {spec.top_p}"
+        banner(echo, f"replay: the base model answers {spec.sample or 'all'} prompts of {spec.prompts} ({how}, "
+                     f"{spec.max_new_tokens} new tokens), cached under {Path(recipe.output_dir) / 'data'}")
     banner(echo, f"data -> {data_path(recipe)}")
     banner(echo, "before: answers of the base model")
     for stage in stages_for(recipe, "all"):
@@ -340,6 +378,8 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     prepare_model(recipe)
     check_prompts(recipe)
     base_model = sft_value(recipe, "model")
+    if recipe.data.replay and not state.done("replay"):
+        _replay(state, recipe, echo)
     if not state.done("data"):
         _data(state, recipe, echo)
     if not state.done("before"):
@@ -423,7 +463,7 @@ def _loadable(model: str) -> bool:
 def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probes: Optional[str] = None,
                    out: Optional[str] = None, echo: Echo = print) -> dict:
     """Score a tuned model against its base on the held-out suites and retention (`eval`)."""
-    from .evaluate import compare, examine, gate
+    from .evaluate import base_answers, compare, examine, gate
     from .probes import load_probes
 
     target = resolve_evaluated(model)
@@ -435,7 +475,7 @@ def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probe
                            "nor a hub id; pass --base")
     system, tokens = recipe.model.system, recipe.evaluate.max_new_tokens
     with stage_env(stage_command(recipe, "infer")):
-        before = examine(infer_argv_for(recipe, base_model), [], loaded, system, tokens)
+        before, _ = base_answers(base_model, infer_argv_for(recipe, base_model), [], loaded, system, tokens)
         after = examine(infer_argv_for(recipe, target), [], loaded, system, tokens, before["probes"])
     result = compare(recipe, loaded, before, after)
     result["gate"] = gate(recipe, result)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -42,6 +43,31 @@ def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Pr
     gc.collect()
     return {"questions": answers[:len(questions)], "probes": probe_answers, "drift_nll": drift,
             "real_text_nll": real}
+
+
+def base_answers(model: str, infer_argv: list[str], questions: Sequence[str], probes: Sequence[Probe],
+                 system: Optional[str], max_new_tokens: int) -> tuple[dict, bool]:
+    """`examine` of a base model, cached across runs keyed by (model fingerprint, the infer argv,
+    questions, probes, system prompt, answer length, real-text spec, library versions): the base
+    never changes, so its answers and NLLs are computed once. Returns (result, from_cache)."""
+    import hashlib
+
+    from .inference import model_fingerprint
+    from .models import cache_root, package_versions
+    from .retention import REAL_TEXT
+
+    parts = [model_fingerprint(model), infer_argv, list(questions), [repr(p) for p in probes], system, max_new_tokens,
+             REAL_TEXT.read_text(encoding="utf-8"), package_versions(("ms-swift", "torch", "transformers"))]
+    key = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+    path = cache_root() / "base-answers" / f"{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8")), True
+    result = examine(infer_argv, questions, probes, system, max_new_tokens)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return result, False
 
 
 def _mean(values: Sequence[float]) -> Optional[float]:

@@ -59,6 +59,16 @@ class DatasetSpec(_Section):
     )
 
 
+class ReplaySection(_Section):
+    prompts: str = Field("builtin:prompts", min_length=1, description="builtin:prompts (our zh/en pool), dataset "
+                         "(the questions of data.datasets), or a JSONL file of prompts")
+    sample: Optional[int] = Field(None, ge=1, description="How many prompts the base model answers (default: all)")
+    max_new_tokens: int = Field(96, ge=1, description="Answer length")
+    temperature: float = Field(0.0, ge=0, description="0: greedy; above 0: sampled (with top_p and train.seed)")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling when temperature > 0")
+    repetition_penalty: float = Field(1.1, ge=1.0, description="Discourages the loops a small model falls into")
+
+
 class DataSection(_Section):
     self_cognition: int = Field(500, ge=0, description="Number of identity rows to mix in")
     source: Literal["builtin", "swift"] = Field(
@@ -71,6 +81,9 @@ class DataSection(_Section):
     datasets: list[DatasetSpec] = Field(default_factory=list, description="Datasets to mix, with exact counts")
     val_split: float = Field(
         0.05, ge=0, lt=1, description="Share held out for eval_loss (swift --split_dataset_ratio); 0 disables eval"
+    )
+    replay: Optional[ReplaySection] = Field(
+        None, description="Mix in the base model's own answers to general prompts (self-rehearsal), all kept rows"
     )
 
 

@@ -329,6 +329,8 @@ def _preludes(recipe: Recipe, recipe_ref: list[str], stage: str) -> list[list[st
     lines = []
     if stage == "sft" and is_builtin(recipe.model.id):
         lines.append(["python", "-m", "selfcog_swift", "models", "prepare", recipe.model.id.split(":", 1)[1]])
+    if stage == "sft" and recipe.data.replay:
+        lines.append(["python", "-m", "selfcog_swift", "replay", *recipe_ref])
     if stage == "sft":
         lines.append(["python", "-m", "selfcog_swift", "data", *recipe_ref, "--out", data_path(recipe)])
     if stage in ("export", "infer"):
