@@ -267,8 +267,9 @@ def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo)
 
     command = stage_command(recipe, "infer")
     argv = infer_argv_for(recipe, model)
-    probes, ev = load_probes(recipe.evaluate.probes), recipe.evaluate
+    ev = recipe.evaluate
     with _stage(state, name, argv, echo), stage_env(command):
+        probes = load_probes(ev.probes)  # read inside the evaluation stages only
         if name == "before":
             state.data[name], cached = base_answers(model, argv, ev.questions, probes, recipe.model.system,
                                                     ev.max_new_tokens)

