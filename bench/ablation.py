@@ -42,6 +42,7 @@ def run_variant(name: str, sets: list[str], out: Path) -> dict:
     args = [t for s in [f"output_dir={out}", *NO_GATE, *sets] for t in ("--set", s)]
     start = time.perf_counter()
     log = out.parent / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as handle:
         code = subprocess.call([PY, "-m", "selfcog_swift", "run", "recipes/demo.yaml", *args], cwd=ROOT,
                                stdout=handle, stderr=subprocess.STDOUT, env={**os.environ})

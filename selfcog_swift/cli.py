@@ -92,15 +92,18 @@ def schema():
 @click.argument("recipe")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run: skip finished stages, resume training.")
 @click.option("--dry-run", is_flag=True, help="Print every stage's exact swift arguments; run nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Stream swift's own output (else: <run folder>/logs/swift.log).")
 @SET_OPTION
-def run(recipe, resume, dry_run, sets):
+def run(recipe, resume, dry_run, verbose, sets):
     """Data, before, train, choose checkpoint, merge, after: the whole tutorial in one process."""
     from . import driver
+    from .console import Console
 
     loaded = _load(recipe, sets)
     if dry_run:
         return driver.dry_run(loaded, click.echo)
-    driver.run(loaded, _recipe_ref(recipe, sets), resume=resume, echo=click.echo)
+    console = Console(Path(loaded.output_dir) / ".selfcog" / "swift.log", verbose)
+    driver.run(loaded, _recipe_ref(recipe, sets), resume=resume, echo=console)
 
 
 @cli.command()

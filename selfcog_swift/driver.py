@@ -180,10 +180,13 @@ class RunState:
 @contextmanager
 def _stage(state: RunState, name: str, argv: list[str], echo: Echo):
     """Time a stage, record it, and report swift's failures with the stage's name."""
+    from .console import swift_output
+
     banner(echo, name, ["swift", name, *argv] if name in STAGES else None)
     start = time.perf_counter()
     try:
-        yield
+        with swift_output(echo):
+            yield
     except (SelfcogError, KeyboardInterrupt):
         raise
     except Exception as exc:
@@ -215,7 +218,10 @@ def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
     argv = command.argv() + (_resume_argv(state, recipe) if state.data["runs_before_sft"] is not None else [])
     state.data["runs_before_sft"] = state.data["runs_before_sft"] or sorted(_run_dirs(recipe.output_dir))
     state.save()
-    with _stage(state, "sft", argv, echo), stage_env(command):
+    from .console import training_bar
+
+    earlier = set(state.data["runs_before_sft"])
+    with _stage(state, "sft", argv, echo), stage_env(command), training_bar(echo, recipe.output_dir, earlier):
         if is_distributed(recipe):
             _torchrun_sft(recipe.output_dir, argv, set(state.data["runs_before_sft"]))
             run_dir = checkpoints.find_run_dir(recipe.output_dir)
@@ -227,6 +233,8 @@ def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
             choice = checkpoints.choose_from_result(result)
             run_dir = Path(choice.last or choice.path).parent
         state.data["run_dir"] = str(run_dir)
+        if hasattr(echo, "move_log"):
+            echo.move_log(run_dir)
         state.data["checkpoint"] = choice.to_dict()
         state.data["eval_loss_choice"] = choice.to_dict()
     echo(f"checkpoint: {choice.path}\n  why: {choice.reason}")
@@ -272,12 +280,12 @@ def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo)
         probes = load_probes(ev.probes)  # read inside the evaluation stages only
         if name == "before":
             state.data[name], cached = base_answers(model, argv, ev.questions, probes, recipe.model.system,
-                                                    ev.max_new_tokens)
+                                                    ev.max_new_tokens, echo)
             if cached:
                 echo("before: the base model's answers and NLLs come from the cache (same model, probes, settings)")
         else:
             state.data[name] = examine(argv, ev.questions, probes, recipe.model.system, ev.max_new_tokens,
-                                       state.data["before"]["probes"])
+                                       state.data["before"]["probes"], echo=echo)
 
 
 def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
@@ -286,7 +294,7 @@ def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
     with _stage(state, "choose", [], echo), stage_env(stage_command(recipe, "infer")):
         scored, choice = choose_by_identity(recipe, Path(state.data["run_dir"]),
-                                            lambda ckpt: infer_argv_for(recipe, str(ckpt)))
+                                            lambda ckpt: infer_argv_for(recipe, str(ckpt)), echo)
         state.data["checkpoint_scores"] = scored
         if choice:
             state.data["checkpoint"] = choice
@@ -375,8 +383,13 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     Raises:
         SelfcogError: bad input (exit 2); StageError: a swift stage failed (exit 1).
     """
+    from .console import swift_output
+
     state = RunState.open(recipe, resume)
-    prepare_model(recipe)
+    if state.data["run_dir"] and hasattr(echo, "move_log"):
+        echo.move_log(Path(state.data["run_dir"]))
+    with swift_output(echo):
+        prepare_model(recipe)
     check_prompts(recipe)
     base_model = sft_value(recipe, "model")
     if recipe.data.replay and not state.done("replay"):

@@ -26,27 +26,43 @@ def _single(question: str, system: Optional[str]) -> list[dict]:
 
 
 def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Probe], system: Optional[str],
-            max_new_tokens: int, drift_answers: Optional[Sequence[str]] = None, with_real_text: bool = True) -> dict:
+            max_new_tokens: int, drift_answers: Optional[Sequence[str]] = None, with_real_text: bool = True,
+            echo=None) -> dict:
     """Load a model once: answers to the display questions and the probes, the NLL of the base
     model's answers to the general probes (its own answers when `drift_answers` is None), and the
-    NLL of public real text per language."""
+    NLL of public real text per language. A Console as `echo` gets a progress bar per step."""
+    from .console import step
+
     pipeline = load_engine(infer_argv)
     conversations = [_single(q, system) for q in questions] + [p.conversation(system) for p in probes]
-    answers = generate(pipeline, conversations, max_new_tokens)
+    with step(echo, len(conversations), "answers") as tick:
+        answers = generate(pipeline, conversations, max_new_tokens, progress=tick)
     probe_answers = answers[len(questions):]
     targets = probe_answers if drift_answers is None else drift_answers
     items = [(p.lang, p.conversation(system), a) for p, a in zip(probes, targets) if p.suite == "general" and a.strip()]
-    values = answer_nll(pipeline, [(c, a) for _, c, a in items])
+    with step(echo, len(items), "drift NLL") as tick:
+        values = answer_nll(pipeline, [(c, a) for _, c, a in items], tick)
     drift = {lang: _mean([v for (lg, _, _), v in zip(items, values) if lg == lang and v is not None]) for lang in LANGS}
-    real = {lang: text_nll(pipeline, real_text(lang)).mean for lang in LANGS} if with_real_text else {}
+    real = {}
+    for lang in LANGS if with_real_text else ():
+        texts = real_text(lang)
+        with step(echo, _windows(pipeline, texts), f"real-text NLL {lang}") as tick:
+            real[lang] = text_nll(pipeline, texts, progress=tick).mean
     del pipeline
     gc.collect()
     return {"questions": answers[:len(questions)], "probes": probe_answers, "drift_nll": drift,
             "real_text_nll": real}
 
 
+def _windows(pipeline, texts: Sequence[str]) -> int:
+    from .retention import WINDOW_TOKENS
+
+    tokenizer = pipeline.template.tokenizer
+    return sum(-(-len(tokenizer(t, add_special_tokens=False)["input_ids"]) // WINDOW_TOKENS) for t in texts)
+
+
 def base_answers(model: str, infer_argv: list[str], questions: Sequence[str], probes: Sequence[Probe],
-                 system: Optional[str], max_new_tokens: int) -> tuple[dict, bool]:
+                 system: Optional[str], max_new_tokens: int, echo=None) -> tuple[dict, bool]:
     """`examine` of a base model, cached across runs keyed by (model fingerprint, the infer argv,
     questions, probes, system prompt, answer length, real-text spec, library versions): the base
     never changes, so its answers and NLLs are computed once. Returns (result, from_cache)."""
@@ -62,7 +78,7 @@ def base_answers(model: str, infer_argv: list[str], questions: Sequence[str], pr
     path = cache_root() / "base-answers" / f"{key}.json"
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8")), True
-    result = examine(infer_argv, questions, probes, system, max_new_tokens)
+    result = examine(infer_argv, questions, probes, system, max_new_tokens, echo=echo)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
@@ -186,7 +202,7 @@ def validation_probes(recipe, run_dir: Path) -> tuple[list[Probe], list[tuple[li
     return identity[:VALIDATION_LIMIT] + general[:VALIDATION_LIMIT], references[:VALIDATION_LIMIT]
 
 
-def choose_by_identity(recipe, run_dir: Path, argv_for) -> tuple[list[dict], Optional[dict]]:
+def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list[dict], Optional[dict]]:
     """Score every saved checkpoint; the rule: highest identity rate minus overreach rate on the
     validation split's questions, then the lowest NLL of its general reference answers, then the
     later step.
@@ -200,13 +216,16 @@ def choose_by_identity(recipe, run_dir: Path, argv_for) -> tuple[list[dict], Opt
     found = list_checkpoints(run_dir)
     if not any(p.asks == "both" for p in probes) or not found:
         return [], None
+    from .console import step
+
     names, authors = identity_forms(recipe)
     scored = []
     for order, checkpoint in enumerate(found):
         pipeline = load_engine(argv_for(checkpoint))
-        answers = generate(pipeline, [p.conversation(recipe.model.system) for p in probes],
-                           recipe.evaluate.max_new_tokens)
-        nll = _mean([v for v in answer_nll(pipeline, references) if v is not None])
+        with step(echo, len(probes) + len(references), f"choose: {Path(checkpoint).name}") as tick:
+            answers = generate(pipeline, [p.conversation(recipe.model.system) for p in probes],
+                               recipe.evaluate.max_new_tokens, progress=tick)
+            nll = _mean([v for v in answer_nll(pipeline, references, tick) if v is not None])
         del pipeline
         gc.collect()
         rates = side_scores(probes, answers, names, authors, [])

@@ -177,9 +177,12 @@ def _answer(infer_argv: list[str], prompts: list[tuple[str, str]], generation: d
     system = generation["system"]
     conversations = [[*([{"role": "system", "content": system}] if system else []),
                       {"role": "user", "content": prompt}] for _, prompt in prompts]
+    from .console import step
+
     echo(f"replay: the base model answers {len(prompts)} prompts")
-    return generate(pipeline, conversations, generation["max_new_tokens"],
-                    sampling={k: generation[k] for k in ("temperature", "top_p", "repetition_penalty", "seed")})
+    with step(echo, len(prompts), "replay answers") as tick:
+        return generate(pipeline, conversations, generation["max_new_tokens"], progress=tick,
+                        sampling={k: generation[k] for k in ("temperature", "top_p", "repetition_penalty", "seed")})
 
 
 def _write(recipe, path: Path, prompts: list[tuple[str, str]], answers: list[str], key: str) -> ReplaySummary:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .errors import SelfcogError
 
@@ -38,7 +38,8 @@ class Nll:
         return self.total / self.tokens if self.tokens else None
 
 
-def answer_nll(pipeline, items: Sequence[tuple[list[dict], str]]) -> list[Optional[float]]:
+def answer_nll(pipeline, items: Sequence[tuple[list[dict], str]],
+               progress: Optional[Callable[[int], None]] = None) -> list[Optional[float]]:
     """Mean per-token NLL of each answer after its conversation, under the pipeline's model.
 
     Encoded with swift's own template in train mode, so the tokens scored are exactly the
@@ -56,6 +57,8 @@ def answer_nll(pipeline, items: Sequence[tuple[list[dict], str]]) -> list[Option
             labels = torch.tensor([encoded["labels"]], device=model.device)
             nll = _token_nll(model, ids, labels)
             values.append(nll.mean)
+            if progress:
+                progress(1)
     finally:
         template.set_mode("transformers")
     return values
@@ -73,7 +76,8 @@ def _token_nll(model, ids, labels, attention_mask=None) -> Nll:
     return Nll(float(-(picked[mask]).sum()), int(mask.sum()))
 
 
-def text_nll(pipeline, texts: Sequence[str], batch_size: int = 8) -> Nll:
+def text_nll(pipeline, texts: Sequence[str], batch_size: int = 8,
+             progress: Optional[Callable[[int], None]] = None) -> Nll:
     """Summed token NLL of plain texts (no chat template), in windows of WINDOW_TOKENS, batched."""
     import torch
 
@@ -93,6 +97,8 @@ def text_nll(pipeline, texts: Sequence[str], batch_size: int = 8) -> Nll:
         mask = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in chunk], device=model.device)
         nll = _token_nll(model, ids, labels, mask)
         total, count = total + nll.total, count + nll.tokens
+        if progress:
+            progress(len(chunk))
     return Nll(total, count)
 
 
