@@ -82,8 +82,10 @@ def bar_chart(groups: list[tuple[str, list[tuple[str, Optional[float], Optional[
     bar_w = slot * 0.8 / max(len(names), 1)
     for g, (label, bars) in enumerate(groups):
         left = LEFT + g * slot + slot * 0.1
-        parts.append(f'<text x="{LEFT + (g + 0.5) * slot:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">'
-                     f'{html.escape(label)}</text>')
+        centre = LEFT + (g + 0.5) * slot
+        lines = "".join(f'<tspan x="{centre:.1f}" dy="{0 if i == 0 else 12}">{html.escape(word)}</tspan>'
+                        for i, word in enumerate(label.split(" ", 1)))
+        parts.append(f'<text x="{centre:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">{lines}</text>')
         for name, value, interval in bars:
             if value is None:
                 continue
