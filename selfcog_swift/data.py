@@ -21,7 +21,7 @@ from typing import Iterator, Optional, Union
 
 from .errors import SelfcogError
 
-RESOURCES = Path(__file__).parent / "resources"
+from . import RESOURCES
 BUILTIN_IDENTITY = "self-cognition (builtin)"
 FORMATS = "messages, conversations, query/response, instruction/input/output, prompt/completion, question/answer"
 _PAIRS = (("query", "response"), ("instruction", "output"), ("prompt", "completion"), ("question", "answer"))

@@ -18,7 +18,7 @@ from typing import Iterable, Optional, Sequence
 
 from .errors import SelfcogError
 
-RESOURCES = Path(__file__).resolve().parent / "resources"
+from . import RESOURCES
 SUITES_DIR = RESOURCES / "probes"
 SUITES = ("direct", "multiturn", "system", "traps", "general")
 IDENTITY_SUITES = ("direct", "multiturn", "system", "traps")

@@ -24,7 +24,7 @@ from typing import Optional
 from .errors import SelfcogError
 from .probes import grams, jaccard
 
-RESOURCES = Path(__file__).resolve().parent / "resources"
+from . import RESOURCES
 POOL = RESOURCES / "replay_prompts.jsonl"
 BUILTIN_POOL = "builtin:prompts"
 FROM_DATASETS = "dataset"

@@ -18,7 +18,7 @@ from typing import Callable, Optional, Sequence
 
 from .errors import SelfcogError
 
-RESOURCES = Path(__file__).resolve().parent / "resources"
+from . import RESOURCES
 # Where the public text comes from: resources/real_text.json names the package, its licence,
 # and per language the files and how many paragraphs to use.
 REAL_TEXT = RESOURCES / "real_text.json"
