@@ -19,18 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from .errors import SelfcogError
-
 from . import RESOURCES
+from .errors import SelfcogError
+from .scoring import HAN_RANGES, is_chinese
+
 BUILTIN_IDENTITY = "self-cognition (builtin)"
 FORMATS = "messages, conversations, query/response, instruction/input/output, prompt/completion, question/answer"
 _PAIRS = (("query", "response"), ("instruction", "output"), ("prompt", "completion"), ("question", "answer"))
 _ROLES = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "bot": "assistant",
           "system": "system", "tool": "tool", "tool_call": "tool_call", "tool_response": "tool_response",
           "function_call": "tool_call", "observation": "tool_response"}
-_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Ideographs plus CJK and full-width punctuation: each is about one token in common tokenizers.
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# Token estimate: Han characters plus CJK and full-width punctuation are about one token each in
+# common tokenizers; any other character about a quarter of one.
+_ONE_TOKEN_CHARS = re.compile(f"[{HAN_RANGES}\u3000-\u303f\uff00-\uffef]")
+CHARS_PER_TOKEN = 4
 # Leftover template syntax: swift would train the model to say "{{NAME}}" literally (issue #2534).
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|<(?:MODEL_|BOT_)?(?:NAME|AUTHOR)>|\{(?:MODEL_)?(?:NAME|AUTHOR)\}")
 
@@ -286,7 +288,7 @@ def _row_lang(row: dict, messages: list[dict]) -> str:
         return row["lang"]
     # No lang given: a Chinese question gets the Chinese name.
     user = next((m["content"] for m in messages if m["role"] == "user"), "")
-    return "zh" if _IDEOGRAPH.search(user) else "en"
+    return "zh" if is_chinese(user) else "en"
 
 
 def uses_hub_identity(recipe) -> bool:
@@ -330,7 +332,7 @@ class MixSummary:
                  f"  {'source':<{width}}  {'requested':>9}  {'written':>8}  {'available':>9}"]
         lines += [f"  {s.name:<{width}}  {s.requested:>9}  {s.written:>8}  {s.rows_available:>9}" for s in self.sources]
         lines.append(f"  identity share {self.identity_ratio:.1%} ({self.identity_rows} of {self.total} rows); "
-                     f"~{self.est_tokens:,} tokens (estimate: CJK char = 1, other chars / 4)")
+                     f"~{self.est_tokens:,} tokens (estimate: CJK char = 1, other chars / {CHARS_PER_TOKEN})")
         if self.hub_identity:
             lines.append(f"  + swift/self-cognition#{self.hub_identity} from the hub, filled and loaded by swift")
         return "\n".join(lines)
@@ -360,8 +362,8 @@ def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, 
 
 def _estimate_tokens(messages: list[dict]) -> float:
     text = "".join(m["content"] for m in messages)
-    cjk = len(_CJK.findall(text))
-    return cjk + (len(text) - cjk) / 4
+    whole = len(_ONE_TOKEN_CHARS.findall(text))
+    return whole + (len(text) - whole) / CHARS_PER_TOKEN
 
 
 class _Writer:

@@ -22,9 +22,11 @@ NEGATION_CHARS = 8
 CLAUSE_END = re.compile(r"[.!?;:,，。！？；：\n]")
 # 95% two-sided normal quantile for Wilson intervals.
 Z95 = 1.959964
-# A text is Chinese when it has Han characters and they are at least a quarter of its letters
-# (one Han character carries about as much as four Latin letters).
-HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Han characters (CJK ideographs with Extension A, and the compatibility ideographs): the one
+# definition the package uses. A text is Chinese when it has Han characters and they are at least
+# a quarter of its letters (one Han character carries about as much as four Latin letters).
+HAN_RANGES = "\u3400-\u9fff\uf900-\ufaff"
+HAN = re.compile(f"[{HAN_RANGES}]")
 HAN_WEIGHT = 4
 
 
@@ -127,7 +129,7 @@ GENERIC_EN = {"The", "This", "An", "AI", "Assistant", "Here", "Happy", "Glad", "
               "Delighted", "Designed", "Built", "Created", "Made", "Developed", "Programmed", "Currently"}
 _SELF_NAME = (r"\b(?:I am|I'm|named|called)\s+([A-Z][\w.-]{2,})",
               r"(?:trained|developed|created|made) by\s+([A-Z][\w.-]+(?: [A-Z][\w.-]+)?)",
-              r"我(?:是|叫)([\u4e00-\u9fffA-Za-z0-9]{2,6}?)(?=[，,。！!的]|$)")
+              rf"我(?:是|叫)([{HAN_RANGES}A-Za-z0-9]{{2,6}}?)(?=[，,。！!的]|$)")
 
 
 def previous_identities(answers: Iterable[str], template_text: str = "") -> list[str]:
