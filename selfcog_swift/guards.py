@@ -15,15 +15,15 @@ from typing import Iterable, Optional
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from . import RESOURCES
 from .errors import SelfcogError
 from .recipe import Recipe
 
-# Previous identities of common bases, and the companies behind them.
-DEFAULT_LEAK_TERMS = (
-    "Qwen", "通义千问", "通义", "阿里巴巴", "阿里云", "Alibaba", "SmolLM", "Hugging Face", "HuggingFace",
-    "ChatGPT", "OpenAI", "GPT-4", "GPT-3", "Llama", "LLaMA", "Meta AI", "Claude", "Anthropic", "文心一言",
-    "百度", "Baidu", "Gemini", "Google", "Mistral", "DeepSeek", "深度求索", "智谱", "ChatGLM",
-)
+# Previous identities of common bases, and the companies behind them: a table of names, kept as
+# data (resources/leak_terms.txt, one a line, # comments).
+LEAK_TERMS_FILE = RESOURCES / "leak_terms.txt"
+DEFAULT_LEAK_TERMS = tuple(line.strip() for line in LEAK_TERMS_FILE.read_text(encoding="utf-8").splitlines()
+                           if line.strip() and not line.startswith("#"))
 # swift's template defaults that matter here (read from swift.template.TEMPLATE_MAPPING at run time).
 USER_MARK = "<<selfcog-user-turn>>"
 

@@ -57,8 +57,12 @@ def test_set_default_system_in_tokenizer_config(tmp_path):
 
 def test_leak_terms_skip_the_new_identity_and_match_words(recipe):
     recipe.identity.author.en = "Meta AI Lab"
-    terms = leak_terms(recipe)
+    recipe.evaluate.leak_terms = ["OldBot", "Qwen"]
+    terms = leak_terms(recipe, ["小智"])
     assert "Meta AI" not in terms and "Qwen" in terms
+    # resources/leak_terms.txt first (its comments left out), then the recipe's, then the extra, no repeats.
+    assert terms[0] == "Qwen" and terms[-2:] == ["OldBot", "小智"] and terms.count("Qwen") == 1
+    assert not any(term.startswith("#") for term in terms)
     assert names_found("metadata about llamas", ["Meta AI", "Llama"]) == []
     assert names_found("I am Llama, by Meta AI.", ["Meta AI", "Llama"]) == ["Meta AI", "Llama"]
 
