@@ -231,15 +231,6 @@ def _numbered_lines(path: Path) -> Iterator[tuple[str, bytes]]:
                 yield f"{path}:{number}", line
 
 
-def count_rows(path: Union[str, Path]) -> int:
-    """Rows in a dataset without parsing them: non-blank lines of a JSONL file, or a JSON list's length."""
-    path = _open_checked(_resolve(path))
-    if _is_json_list(path):
-        return len(_load_json_list(path))
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
-
-
 # --------------------------------------------------------------------------- sampling
 
 

@@ -7,7 +7,6 @@ touches the network: it is safe for `render` and `--help`.
 from __future__ import annotations
 
 import difflib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -370,11 +369,6 @@ def validation_errors(path: Union[str, Path], sets: tuple[str, ...] = ()) -> lis
     except ValidationError as exc:
         return [f"{path}: {_describe(error)}" for error in exc.errors()]
     return []
-
-
-def resolved_json(recipe: Recipe) -> str:
-    """The fully resolved recipe as stable JSON (written into every run directory)."""
-    return json.dumps(recipe.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=False)
 
 
 def is_builtin(model_id: str) -> bool:

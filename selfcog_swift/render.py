@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional, Union
@@ -57,7 +57,6 @@ class StageCommand:
     stage: str
     env: tuple[tuple[str, str], ...]
     args: tuple[tuple[str, Value], ...]
-    prelude: tuple[tuple[str, ...], ...] = field(default=())
 
     def argv(self, bindings: Optional[dict[str, str]] = None, keep_unbound: bool = False) -> list[str]:
         """The argument list after `swift <stage>`, with Refs bound (what the driver passes).
