@@ -1,26 +1,32 @@
-"""The built-in data files in selfcog_swift/resources/: shape, counts, placeholders, held-out disjointness.
+"""The built-in training rows in selfcog_swift/resources/: regeneration, shape, counts, placeholders.
 
-Pure JSON checks, no swift or torch. tools/make_resources.py writes the files.
+tools/make_resources.py writes identity.jsonl and general.jsonl from tools/resource_sources/*.yaml; the
+first tests regenerate them and compare bytes, the rest read the files. No swift or torch.
 """
 
+import importlib.util
 import json
+import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
 import pytest
+import yaml
 
-try:
-    import selfcog_swift
+from selfcog_swift import RESOURCES
+from selfcog_swift.scoring import HAN, is_chinese
 
-    RESOURCES = Path(selfcog_swift.__file__).resolve().parent / "resources"
-except ImportError:  # pragma: no cover - the package is always importable from the checkout
-    RESOURCES = Path(__file__).resolve().parent.parent / "selfcog_swift" / "resources"
-
+GENERATOR = Path(__file__).resolve().parent.parent / "tools" / "make_resources.py"
+GENERATED = ("identity.jsonl", "general.jsonl")
 NAME, AUTHOR = "{{NAME}}", "{{AUTHOR}}"
-ASKS = {"name", "author", "both", "none"}
 # Other assistants and their makers; the tuned model's answers should never name them.
 OTHER_AIS = ("chatgpt", "qwen", "通义", "千问", "smollm", "llama", "claude", "gpt-", "openai", "文心", "gemini",
              "deepseek", "anthropic", "hugging face", "chatglm", "mistral")
+# The questions of the generated arithmetic rows that end general.jsonl's part for each language.
+ARITHMETIC_QUESTION = {"zh": re.compile(r"\d+(加|减|乘以)\d+等于多少？"),
+                       "en": re.compile(r"What is \d+ (plus|minus|times) \d+\?")}
 
 
 def norm(text: str) -> str:
@@ -29,16 +35,27 @@ def norm(text: str) -> str:
     return "".join(ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
 
 
-def has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
 def load(name: str) -> list[dict]:
     path = RESOURCES / name
     lines = path.read_text(encoding="utf-8").splitlines()
     assert all(line.strip() for line in lines), f"{name}: blank line"
     assert len(lines) == len(set(lines)), f"{name}: duplicate lines"
     return [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def generator():
+    """tools/make_resources.py as a module (importing it runs nothing)."""
+    spec = importlib.util.spec_from_file_location("make_resources", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def sources(generator):
+    return {path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))
+            for path in sorted(generator.SOURCES.glob("*.yaml"))}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +76,31 @@ def user_turns(rows):
     return [m["content"] for row in rows for m in row["messages"] if m["role"] == "user"]
 
 
+def test_regenerating_gives_the_committed_files_byte_for_byte(tmp_path):
+    result = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(GENERATED)
+    for name in GENERATED:
+        made, committed = (tmp_path / name).read_bytes(), (RESOURCES / name).read_bytes()
+        if made != committed:
+            pairs = zip(made.split(b"\n"), committed.split(b"\n"))
+            line = next((i for i, (a, b) in enumerate(pairs, 1) if a != b), "its end")
+            pytest.fail(f"{name} differs from tools/make_resources.py's output at line {line}: "
+                        "edit tools/resource_sources/, then run the generator")
+
+
+def test_check_option_fails_on_a_stale_file(tmp_path):
+    for name in GENERATED:
+        (tmp_path / name).write_bytes((RESOURCES / name).read_bytes())
+    check = [sys.executable, str(GENERATOR), "--check", "--out", str(tmp_path)]
+    assert subprocess.run(check, capture_output=True, timeout=120).returncode == 0
+    # One byte of difference, a CRLF line end, is enough.
+    (tmp_path / "general.jsonl").write_bytes((RESOURCES / "general.jsonl").read_bytes().replace(b"\n", b"\r\n", 1))
+    result = subprocess.run(check, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "out of date: general.jsonl" in result.stderr
+
+
 def test_normalisation():
     assert norm("Who are you?") == norm("who  are you") == "whoareyou"
     assert norm("你是谁？") == norm("你是谁") == norm("“你是谁。”") == "你是谁"
@@ -69,13 +111,24 @@ def test_normalisation():
 # --------------------------------------------------------------------------- identity.jsonl
 
 
-def test_identity_counts(identity):
-    assert count(identity, "zh") >= 150
-    assert count(identity, "en") >= 150
+def test_identity_counts(identity, sources):
+    """One row per question of identity_questions.yaml, then one per conversation, per language."""
     assert {row["lang"] for row in identity} == {"zh", "en"}
     for lang in ("zh", "en"):
-        multi = [r for r in identity if r["lang"] == lang and len(r["messages"]) > 2]
-        assert len(multi) >= 20, lang
+        rows = [r for r in identity if r["lang"] == lang]
+        questions = sum(len(items) for items in sources["identity_questions"][lang].values())
+        conversations = sources["identity_conversations"][lang]
+        assert [len(r["messages"]) for r in rows] == [2] * questions + [2 * len(c) for c in conversations], lang
+        assert all(len(c) >= 2 for c in conversations), lang
+
+
+def test_every_identity_answer_is_trained_on(identity, sources):
+    """Each phrasing of identity_answers.yaml answers at least one row; none is dead text."""
+    given = {(row["lang"], m["content"]) for row in identity for m in row["messages"] if m["role"] == "assistant"}
+    for lang, kinds in sources["identity_answers"].items():
+        for kind, answers in kinds.items():
+            for answer in answers:
+                assert (lang, answer) in given, (lang, kind, answer)
 
 
 def test_identity_turns_alternate(identity):
@@ -109,9 +162,9 @@ def test_identity_languages(identity):
         for m in row["messages"]:
             text = m["content"].replace(NAME, "").replace(AUTHOR, "")
             if row["lang"] == "zh":
-                assert has_cjk(text), row
+                assert is_chinese(text), row
             else:
-                assert not has_cjk(text), row
+                assert not HAN.search(text), row
 
 
 def test_identity_questions_varied(identity):
@@ -119,9 +172,21 @@ def test_identity_questions_varied(identity):
     assert len(singles) == len(set(singles))
 
 
-def test_general_rows(general):
-    assert 300 <= len(general) <= 600
+def test_general_counts(general, sources, generator):
+    """general.yaml's rows, then contrast.yaml's, then the generated arithmetic, per language."""
+    assert {row["lang"] for row in general} == {"zh", "en"}
+    for lang in ("zh", "en"):
+        rows = [r for r in general if r["lang"] == lang]
+        written = [row for name in ("general", "contrast") for part in sources[name][lang].values() for row in part]
+        assert [r["messages"][0]["content"] for r in rows[:len(written)]] == [row["q"] for row in written], lang
+        arithmetic = rows[len(written):]
+        assert len(arithmetic) == generator.ARITHMETIC[lang][0], lang
+        assert all(ARITHMETIC_QUESTION[lang].fullmatch(r["messages"][0]["content"]) for r in arithmetic), lang
+    # Neither language dominates the general mix.
     assert abs(count(general, "zh") - count(general, "en")) <= 0.1 * len(general)
+
+
+def test_general_rows(general):
     for row in general:
         assert row["lang"] in ("zh", "en"), row
         roles = [m["role"] for m in row["messages"]]
@@ -130,6 +195,6 @@ def test_general_rows(general):
         assert "{{" not in text, row
         assert not any(term in text.lower() for term in OTHER_AIS), row
         if row["lang"] == "zh":
-            assert all(has_cjk(m["content"]) for m in row["messages"]), row
+            assert all(HAN.search(m["content"]) for m in row["messages"]), row
     questions = [norm(q) for q in user_turns(general)]
     assert len(questions) == len(set(questions))
