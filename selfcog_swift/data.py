@@ -1,9 +1,10 @@
-"""Read any row format swift reads, fill the identity rows, and mix everything into one JSONL file.
+"""Fill the identity rows and mix them with the recipe's datasets and replay rows into one JSONL
+file: exact counts, shuffled, reproducible byte for byte from the seed.
 
-Standard library only (no torch, no swift): the CLI imports this for `selfcog-swift data`.
-Memory stays bounded whatever the input size: a counting pass records each row's byte offset in an
-`array('q')` (8 bytes a row), the draw keeps row indices only, and rows are written by seeking to
-them one at a time. Output rows are `{"messages": [...]}`, UTF-8, one per line.
+No torch, no swift: the CLI imports this for `selfcog-swift data`. Memory stays bounded whatever
+the input size: each input is a `rows.RowFile` (8 bytes of offset a row), the draw keeps row
+indices only, and rows are written by seeking to them one at a time. Output rows are
+`{"messages": [...]}`, UTF-8, one per line.
 """
 
 from __future__ import annotations
@@ -21,214 +22,16 @@ from typing import Iterator, Optional, Union
 
 from . import RESOURCES
 from .errors import SelfcogError
+from .rows import RowError, RowFile, normalise, resolve_path
 from .scoring import HAN_RANGES, is_chinese
 
 BUILTIN_IDENTITY = "self-cognition (builtin)"
-FORMATS = "messages, conversations, query/response, instruction/input/output, prompt/completion, question/answer"
-_PAIRS = (("query", "response"), ("instruction", "output"), ("prompt", "completion"), ("question", "answer"))
-_ROLES = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "bot": "assistant",
-          "system": "system", "tool": "tool", "tool_call": "tool_call", "tool_response": "tool_response",
-          "function_call": "tool_call", "observation": "tool_response"}
 # Token estimate: Han characters plus CJK and full-width punctuation are about one token each in
 # common tokenizers; any other character about a quarter of one.
 _ONE_TOKEN_CHARS = re.compile(f"[{HAN_RANGES}\u3000-\u303f\uff00-\uffef]")
 CHARS_PER_TOKEN = 4
 # Leftover template syntax: swift would train the model to say "{{NAME}}" literally (issue #2534).
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|<(?:MODEL_|BOT_)?(?:NAME|AUTHOR)>|\{(?:MODEL_)?(?:NAME|AUTHOR)\}")
-
-
-class _RowError(SelfcogError):
-    """A problem with one row; callers that know its file:line prefix them."""
-
-
-# --------------------------------------------------------------------------- normalising rows
-
-
-def _turn(item, index: int, key: str) -> dict:
-    if not isinstance(item, dict):
-        raise _RowError(f"{key}[{index}] must be an object")
-    role = item.get("role", item.get("from"))
-    content = item.get("content", item.get("value"))
-    if role not in _ROLES:
-        raise _RowError(f"{key}[{index}]: unknown role {role!r}")
-    if not isinstance(content, str):
-        raise _RowError(f"{key}[{index}]: content must be a string")
-    return {"role": _ROLES[role], "content": content}
-
-
-def _pair_turns(row: dict, query_key: str, response_key: str) -> list[dict]:
-    query = row[query_key]
-    if query_key == "instruction" and row.get("input"):  # alpaca: swift joins instruction and input
-        query = f"{query}\n{row['input']}"
-    history = row.get("history") or []
-    if not isinstance(history, list):
-        raise _RowError("history must be a list of [query, response] pairs")
-    turns = []
-    for index, pair in enumerate(history):
-        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
-            raise _RowError(f"history[{index}] must be a [query, response] pair")
-        turns += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
-    turns += [{"role": "user", "content": query}, {"role": "assistant", "content": row[response_key]}]
-    if not all(isinstance(turn["content"], str) for turn in turns):
-        raise _RowError(f"{query_key}/{response_key}/history must be strings")
-    return turns
-
-
-def normalise(row) -> list[dict]:
-    """One parsed row in any format swift reads, as `{"role", "content"}` messages.
-
-    A top-level `system` field becomes a leading system message; other per-message keys are dropped.
-
-    Raises:
-        SelfcogError: the row is in no known format or is malformed (callers add file:line).
-    """
-    if not isinstance(row, dict):
-        raise _RowError(f"expected a JSON object, got {type(row).__name__}")
-    key = next((k for k in ("messages", "conversations") if k in row), None)
-    pair = next(((q, r) for q, r in _PAIRS if q in row and r in row), None)
-    if key:
-        if not isinstance(row[key], list) or not row[key]:
-            raise _RowError(f"{key} must be a non-empty list")
-        turns = [_turn(item, index, key) for index, item in enumerate(row[key])]
-    elif pair:
-        turns = _pair_turns(row, *pair)
-    else:
-        raise _RowError(f"unknown row format (keys: {', '.join(map(str, row))}); expected one of {FORMATS}")
-    system = row.get("system")
-    if isinstance(system, str) and system and all(turn["role"] != "system" for turn in turns):
-        turns.insert(0, {"role": "system", "content": system})
-    if all(turn["role"] != "assistant" for turn in turns):
-        raise _RowError("no assistant turn to learn from")
-    return turns
-
-
-def _parse(line: bytes):
-    try:
-        return json.loads(line)
-    except ValueError as exc:  # JSONDecodeError, or undecodable bytes
-        raise _RowError(f"malformed JSON: {getattr(exc, 'msg', exc)}") from None
-
-
-# --------------------------------------------------------------------------- sources
-
-
-def _resolve(path: Union[str, Path]) -> Path:
-    text = str(path)
-    if text.startswith("builtin:"):  # builtin:general -> resources/general.jsonl, wherever installed
-        return RESOURCES / f"{text[len('builtin:'):]}.jsonl"
-    return Path(text).expanduser()
-
-
-def _is_json_list(path: Path) -> bool:
-    """A `.json` file holding a list; a `.json` file of one object per line is read as JSONL."""
-    if path.suffix.lower() != ".json":
-        return False
-    with path.open("rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"[")
-
-
-def _open_checked(path: Path) -> Path:
-    if not path.is_file():
-        raise SelfcogError(f"{path}: file not found")
-    if path.suffix.lower() not in (".jsonl", ".json"):
-        raise SelfcogError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .jsonl or .json")
-    return path
-
-
-def _load_json_list(path: Path) -> list:
-    try:
-        rows = json.loads(path.read_bytes())
-    except ValueError as exc:
-        where = f"{path}:{exc.lineno}" if hasattr(exc, "lineno") else str(path)
-        raise SelfcogError(f"{where}: malformed JSON: {getattr(exc, 'msg', exc)}") from None
-    if not isinstance(rows, list):
-        raise SelfcogError(f"{path}: a .json dataset must hold a list of rows")
-    return rows
-
-
-class _Source:
-    """One input file, counted once; rows are fetched by index (seek for JSONL, list for JSON)."""
-
-    def __init__(self, name: str, path: Path, requested: Optional[int], is_identity: bool):
-        self.name, self.path, self.requested, self.is_identity = name, _open_checked(path), requested, is_identity
-        self.rows, self.offsets, self.written, self._handle = None, array("q"), 0, None
-        if _is_json_list(self.path):
-            self.rows = _load_json_list(self.path)
-        else:
-            self._count()
-        if not len(self):
-            raise SelfcogError(f"{self.path}: empty dataset")
-
-    def _count(self) -> None:
-        position = 0
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if line.strip():  # blank lines are skipped everywhere
-                    self.offsets.append(position)
-                position += len(line)
-
-    def __len__(self) -> int:
-        return len(self.rows) if self.rows is not None else len(self.offsets)
-
-    def raw(self, index: int):
-        if self.rows is not None:
-            return self.rows[index]
-        if self._handle is None:
-            self._handle = self.path.open("rb")
-        self._handle.seek(self.offsets[index])
-        return _parse(self._handle.readline())
-
-    def where(self, index: int) -> str:
-        """`path:LINE` of a row; the line is counted only when an error needs it."""
-        if self.rows is not None:
-            return f"{self.path}: row {index + 1}"
-        newlines, left = 0, self.offsets[index]
-        with self.path.open("rb") as handle:
-            while left > 0:
-                chunk = handle.read(min(left, 1 << 20)) or b"?"  # never spin if the file shrank
-                newlines, left = newlines + chunk.count(b"\n"), left - len(chunk)
-        return f"{self.path}:{newlines + 1}"
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-def read_rows(path: Union[str, Path]) -> Iterator[dict]:
-    """Every row of a dataset as `{"messages": [...]}`, streamed line by line.
-
-    A `.json` file holding a list is loaded whole (JSON cannot be streamed without a parser we do
-    not ship); `.jsonl` files are read one line at a time. Blank lines are skipped.
-
-    Raises:
-        SelfcogError: missing file, malformed JSON or unknown format (with `path:LINE`), or no rows.
-    """
-    return _stream(_open_checked(_resolve(path)))  # checked now, not at the first next()
-
-
-def _stream(path: Path) -> Iterator[dict]:
-    count = 0
-    if _is_json_list(path):
-        numbered = ((f"{path}: row {i + 1}", row) for i, row in enumerate(_load_json_list(path)))
-    else:
-        numbered = _numbered_lines(path)
-    for where, row in numbered:
-        try:
-            messages = normalise(_parse(row) if isinstance(row, bytes) else row)
-        except _RowError as exc:
-            raise SelfcogError(f"{where}: {exc}") from None
-        count += 1
-        yield {"messages": messages}
-    if not count:
-        raise SelfcogError(f"{path}: empty dataset")
-
-
-def _numbered_lines(path: Path) -> Iterator[tuple[str, bytes]]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                yield f"{path}:{number}", line
 
 
 # --------------------------------------------------------------------------- sampling
@@ -270,7 +73,7 @@ def fill_identity(text: str, lang: str, identity) -> str:
         identity: The recipe's `identity` section (`name.zh`, `name.en`, `author.zh`, `author.en`).
     """
     if lang not in ("zh", "en"):
-        raise _RowError(f"lang must be zh or en, got {lang!r}")
+        raise RowError(f"lang must be zh or en, got {lang!r}")
     return text.replace("{{NAME}}", getattr(identity.name, lang)).replace("{{AUTHOR}}", getattr(identity.author, lang))
 
 
@@ -329,6 +132,14 @@ class MixSummary:
         return "\n".join(lines)
 
 
+class _Source(RowFile):
+    """One input of the mix: its rows, the count the recipe asks for, and how many were written."""
+
+    def __init__(self, name: str, path: Path, requested: Optional[int], is_identity: bool):
+        super().__init__(path)
+        self.name, self.requested, self.is_identity, self.written = name, requested, is_identity, 0
+
+
 def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, Optional[int], bool]]:
     """(name, path, requested, is_identity) per source, with counts checked."""
     d, plans = recipe.data, []
@@ -338,12 +149,12 @@ def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, 
         raise SelfcogError("data.identity_file: only used with data.source: builtin (swift's hub set has its own)")
     if d.source == "builtin" and d.self_cognition:
         name = d.identity_file or BUILTIN_IDENTITY
-        path = _resolve(d.identity_file) if d.identity_file else RESOURCES / "identity.jsonl"
+        path = resolve_path(d.identity_file) if d.identity_file else RESOURCES / "identity.jsonl"
         plans.append((name, path, d.self_cognition, True))
     for index, spec in enumerate(d.datasets):
         if spec.sample is not None and spec.sample < 0:
             raise SelfcogError(f"data.datasets[{index}].sample: must be >= 0, got {spec.sample}")
-        plans.append((spec.path, _resolve(spec.path), spec.sample, False))
+        plans.append((spec.path, resolve_path(spec.path), spec.sample, False))
     if replay_file is not None:  # every kept answer of the base model (replay.py)
         plans.append((f"replay ({d.replay.prompts})", Path(replay_file), None, False))
     if not plans and not uses_hub_identity(recipe):
@@ -375,7 +186,7 @@ class _Writer:
         for message in messages:
             leftover = _PLACEHOLDER.search(message["content"])
             if leftover:
-                raise _RowError(f"leftover placeholder {leftover.group(0)!r} would be learned literally")
+                raise RowError(f"leftover placeholder {leftover.group(0)!r} would be learned literally")
         line = (json.dumps({"messages": messages}, ensure_ascii=False) + "\n").encode("utf-8")
         self.handle.write(line)
         self.digest.update(line)
@@ -450,7 +261,7 @@ def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None) 
 def _write_one(writer: _Writer, source: _Source, index: int) -> None:
     try:
         writer.write(source.raw(index), source.is_identity)
-    except _RowError as exc:
+    except RowError as exc:
         raise SelfcogError(f"{source.where(index)}: {exc}") from None
     source.written += 1
 

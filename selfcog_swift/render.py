@@ -1,19 +1,18 @@
 """A recipe resolved into swift 4.6 argument lists, and those lists rendered through Jinja.
 
-`stage_commands` is the one source of truth: the shell scripts, the swift-native YAML, the
+`stage_command` is the one source of truth: the shell scripts, the swift-native YAML, the
 JSON view and the driver's `sft_main`/`export_main` calls all come from the same
 `StageCommand`. Nothing here imports torch or swift.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Optional, Union
 
 import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
@@ -22,10 +21,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from .errors import SelfcogError
 from .models import resolve_model
 from .recipe import Recipe, is_builtin
+from .swift_flags import STAGES, check_flags, hybrid_thinking_templates
 
-STAGES = ("sft", "export", "infer")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-FLAGS_FILE = Path(__file__).resolve().parent / "swift_flags.json"
 OFFLINE_ENV = (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"))
 # Module names of the MLP block in the Llama/Qwen families (the tutorial's "mlp" advice).
 MLP_MODULES = ["gate_proj", "up_proj", "down_proj"]
@@ -115,35 +113,6 @@ def _normalise(value) -> Value:
     return value if isinstance(value, Ref) else _text(value)
 
 
-# --------------------------------------------------------------------------- flags
-
-
-@lru_cache(maxsize=1)
-def _flags_file() -> dict:
-    """swift 4.6's flag names per stage and its hybrid-thinking templates (swift_flags.json).
-
-    Generated from swift's dataclasses and template registry (a test keeps it in sync) because
-    `import swift.arguments` takes seconds and render must stay fast.
-    """
-    return json.loads(FLAGS_FILE.read_text(encoding="utf-8"))
-
-
-def known_flags() -> dict[str, frozenset[str]]:
-    return {stage: frozenset(_flags_file()[stage]) for stage in STAGES}
-
-
-def check_flags(stage: str, flags: Iterable[str], origin: str) -> None:
-    known = known_flags()[stage]
-    rejected = [f for f in flags if f not in known]
-    if not rejected:
-        return
-    hints = []
-    for flag in rejected:
-        close = difflib.get_close_matches(flag, known, n=1)
-        hints.append(f"{flag} (did you mean {close[0]}?)" if close else flag)
-    raise SelfcogError(f"{origin}: swift {stage} rejects: {', '.join(hints)}")
-
-
 # --------------------------------------------------------------------------- resolution
 
 
@@ -223,7 +192,7 @@ def _infer_args(recipe: Recipe) -> list[tuple[str, object]]:
     served = Ref("CHECKPOINT", "-merged") if recipe.tuning.method == "lora" else Ref("CHECKPOINT")
     # Identity rows train hybrid-thinking templates (Qwen3) with the empty think block; ask the
     # same way, or swift opens "<think>" and the answer carries the block.
-    hybrid = template in _flags_file()["hybrid_thinking_templates"]
+    hybrid = template in hybrid_thinking_templates()
     return [
         ("model", served),
         ("model_type", recipe.model.model_type or model_type),

@@ -1,4 +1,4 @@
-"""selfcog_swift.data: row formats, exact-count sampling, identity filling, guards, bounded memory.
+"""selfcog_swift.rows and .data: row formats, exact-count sampling, identity filling, guards, bounded memory.
 
 Pure Python (no swift, no torch); every input is a real file under tmp_path.
 """
@@ -18,7 +18,8 @@ import pytest
 
 from conftest import ROOT
 from selfcog_swift import data
-from selfcog_swift.data import fill_identity, mix, read_rows, uses_hub_identity
+from selfcog_swift.data import fill_identity, mix, uses_hub_identity
+from selfcog_swift.rows import read_rows
 from selfcog_swift.errors import SelfcogError
 from selfcog_swift.recipe import DatasetSpec, Recipe
 

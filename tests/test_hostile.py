@@ -36,7 +36,7 @@ def test_recipe_loading_arbitrary_structures(tmp_path, data):
 
 
 def _read_all_rows(path):
-    from selfcog_swift.data import read_rows
+    from selfcog_swift.rows import read_rows
 
     return list(read_rows(path))
 

@@ -10,6 +10,7 @@ from conftest import RECIPES, ROOT, run_cli
 from selfcog_swift.errors import SelfcogError
 from selfcog_swift.recipe import load_recipe
 from selfcog_swift.render import STAGES, render, stage_command, stages_for
+from selfcog_swift.swift_flags import hybrid_thinking_templates, known_flags
 
 BIANCANG = ROOT / "recipes" / "biancang.yaml"
 AUTHOR_ZH = "齐鲁工业大学(山东省科学院)计算机科学与技术学部自然语言处理与认知计算研究组"
@@ -104,13 +105,13 @@ def test_swift_flags_file_matches_installed_swift():
 
     from swift.arguments import ExportArguments, InferArguments, SftArguments
 
-    data = json.loads((ROOT / "selfcog_swift" / "swift_flags.json").read_text())
+    known = known_flags()
     for stage, cls in (("sft", SftArguments), ("export", ExportArguments), ("infer", InferArguments)):
-        assert set(data[stage]) == {f.name for f in dataclasses.fields(cls) if f.init}, stage
+        assert known[stage] == {f.name for f in dataclasses.fields(cls) if f.init}, stage
     from swift.template import TEMPLATE_MAPPING
 
-    assert data["hybrid_thinking_templates"] == sorted(
-        k for k, m in TEMPLATE_MAPPING.items() if getattr(m, "is_thinking", False) and getattr(m, "non_thinking_prefix", ""))
+    assert hybrid_thinking_templates() == {
+        k for k, m in TEMPLATE_MAPPING.items() if getattr(m, "is_thinking", False) and getattr(m, "non_thinking_prefix", "")}
 
 
 def test_swift_args_pass_through_and_unknown_ones_are_rejected(swift_parsers):
