@@ -40,7 +40,8 @@ def _frame(y_low: float, y_high: float, x_label: str, y_label: str, title: str) 
 
 
 def _legend(names: Sequence[str]) -> list[str]:
-    return [f'<rect x="{WIDTH - RIGHT + 12}" y="{TOP + 16 * i}" width="10" height="10" fill="{COLOURS[i % 6]}"/>'
+    return [f'<rect x="{WIDTH - RIGHT + 12}" y="{TOP + 16 * i}" width="10" height="10" '
+            f'fill="{COLOURS[i % len(COLOURS)]}"/>'
             f'<text x="{WIDTH - RIGHT + 26}" y="{TOP + 9 + 16 * i}">{html.escape(name)}</text>'
             for i, name in enumerate(names)]
 
@@ -60,7 +61,7 @@ def line_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_lab
     for tick in _ticks(x0, x1):
         parts.append(f'<text x="{sx(tick):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle">{_fmt(round(tick))}</text>')
     for i, (name, values) in enumerate(series.items()):
-        colour = COLOURS[i % 6]
+        colour = COLOURS[i % len(COLOURS)]
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
         parts += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>' for x, y in values]
@@ -92,8 +93,8 @@ def bar_chart(groups: list[tuple[str, list[tuple[str, Optional[float], Optional[
             i = names.index(name)
             x = left + i * bar_w
             parts.append(f'<rect x="{x:.1f}" y="{sy(value):.1f}" width="{bar_w - 2:.1f}" '
-                         f'height="{sy(0) - sy(value):.1f}" fill="{COLOURS[i % 6]}"><title>{html.escape(name)} '
-                         f'{value:.2f}</title></rect>')
+                         f'height="{sy(0) - sy(value):.1f}" fill="{COLOURS[i % len(COLOURS)]}">'
+                         f'<title>{html.escape(name)} {value:.2f}</title></rect>')
             parts.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{sy(value) - 3:.1f}" text-anchor="middle" '
                          f'font-size="9">{value:.2f}</text>')
             if interval:

@@ -34,6 +34,12 @@ LOG_LINE_RE = re.compile(r"\b(last|best)_model_checkpoint:\s*(\S.*?)\s*$")
 SAVING_RE = re.compile(r"Saving model checkpoint to\s+(\S.*?)\s*$")
 # Eval keys that are timings, not metrics; never the metric a best checkpoint was chosen by.
 _NOT_METRICS = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+# best_metric is the logged value itself, round-tripped through JSON: equal up to float noise.
+METRIC_REL_TOL = 1e-6
+# Bytes read per step when reading a log backwards; sft's final record usually fits in one.
+READ_BLOCK = 1 << 16
+# Folder entries an error message lists before "(+N more)".
+LISTING_LIMIT = 12
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ def _is_run_dir(path: Path) -> bool:
     return (path / "logging.jsonl").is_file() or (path / "args.json").is_file() or bool(list_checkpoints(path))
 
 
-def _listing(path: Path, limit: int = 12) -> str:
+def _listing(path: Path, limit: int = LISTING_LIMIT) -> str:
     """'saw a, b/' for error messages, so the user sees what was there instead."""
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
     if not names:
@@ -137,7 +143,7 @@ def _step(path: Optional[str]) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def _lines_from_end(path: Path, block: int = 1 << 16) -> Iterator[str]:
+def _lines_from_end(path: Path, block: int = READ_BLOCK) -> Iterator[str]:
     """Yields a file's lines last first without reading it all: sft's final record is the last line."""
     with open(path, "rb") as f:
         pos = f.seek(0, os.SEEK_END)
@@ -173,7 +179,7 @@ def _metric_name(log_history, best_metric, best_step) -> Optional[str]:
         keys = sorted((k for k in entry if k.startswith("eval_") and k not in _NOT_METRICS),
                       key=lambda k: k != "eval_loss")
         for key in keys:
-            if isinstance(entry[key], (int, float)) and math.isclose(entry[key], best_metric, rel_tol=1e-6):
+            if isinstance(entry[key], (int, float)) and math.isclose(entry[key], best_metric, rel_tol=METRIC_REL_TOL):
                 return key
     return None
 
@@ -230,7 +236,7 @@ def _read_text_log(path: Path) -> Optional[_Record]:
         if match:
             found.setdefault(match.group(1), _none(match.group(2)))
         saving = SAVING_RE.search(line)
-        if len(found) == 2 or (saving and found):
+        if set(found) == {"last", "best"} or (saving and found):
             break
         if saving:  # a save after the last summary: the newest run died before printing its own
             return _Record("log", last=_none(saving.group(1)), best=None,

@@ -10,6 +10,9 @@ import click
 
 from .errors import SelfcogError, StageError
 
+# Exit statuses: scripts tell a bad recipe or input (nothing ran) from a swift stage that failed.
+EXIT_STAGE_FAILED = 1
+EXIT_BAD_INPUT = 2
 SET_OPTION = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                           help="Override a recipe field, e.g. --set train.learning_rate=2e-5 (repeatable).")
 
@@ -22,10 +25,10 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except StageError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_STAGE_FAILED)
         except SelfcogError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
 
 
 def recipe_path(value: str) -> Path:
@@ -76,7 +79,7 @@ def validate(recipe, sets):
     for line in errors:
         click.echo(f"error: {line}", err=True)
     if errors:
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
     click.echo(f"{recipe_path(recipe)}: ok")
 
 

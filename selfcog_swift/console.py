@@ -19,6 +19,8 @@ from typing import Callable, Iterator, Optional
 
 # Lines of swift's log shown after a stage: warnings and errors, at most this many distinct ones.
 SHOWN_WARNINGS = 3
+# Characters of each such line shown (swift's warnings can carry a whole argument dump).
+WARNING_CHARS = 200
 WARNING_LINE = re.compile(r"\b(WARNING|ERROR|Warning|Error)\b")
 # swift warns that it loads with trust_remote_code=True on every load; our policy turns it off where
 # transformers decides (inference.allow_remote_code), so the warning only misleads.
@@ -79,7 +81,7 @@ class Console:
             log.seek(self._log_offset)
             text = log.read().decode("utf-8", errors="replace")
             self._log_offset = log.tell()
-        found = list(dict.fromkeys(line.strip()[:200] for line in re.split(r"[\r\n]", text)
+        found = list(dict.fromkeys(line.strip()[:WARNING_CHARS] for line in re.split(r"[\r\n]", text)
                                    if WARNING_LINE.search(line) and not any(i in line for i in IGNORED_WARNINGS)))
         for line in found[:SHOWN_WARNINGS]:
             self.echo(f"  swift: {line}")

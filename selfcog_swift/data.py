@@ -23,13 +23,15 @@ from typing import Iterator, Optional, Union
 from . import RESOURCES
 from .errors import SelfcogError
 from .rows import RowError, RowFile, normalise, resolve_path
-from .scoring import HAN_RANGES, is_chinese
+from .scoring import HAN_RANGES, RATE_DIGITS, is_chinese
 
 BUILTIN_IDENTITY = "self-cognition (builtin)"
 # Token estimate: Han characters plus CJK and full-width punctuation are about one token each in
 # common tokenizers; any other character about a quarter of one.
 _ONE_TOKEN_CHARS = re.compile(f"[{HAN_RANGES}\u3000-\u303f\uff00-\uffef]")
 CHARS_PER_TOKEN = 4
+# Hex digits of the mix's sha256 shown in the summary table: enough to tell two mixes apart.
+SHORT_SHA = 12
 # Leftover template syntax: swift would train the model to say "{{NAME}}" literally (issue #2534).
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|<(?:MODEL_|BOT_)?(?:NAME|AUTHOR)>|\{(?:MODEL_)?(?:NAME|AUTHOR)\}")
 
@@ -122,7 +124,7 @@ class MixSummary:
     def table(self) -> str:
         """A human summary: requested vs written per source, identity share and estimated tokens."""
         width = max([len("source")] + [len(s.name) for s in self.sources])
-        lines = [f"data -> {self.path}  ({self.total} rows, sha256 {self.sha256[:12]})",
+        lines = [f"data -> {self.path}  ({self.total} rows, sha256 {self.sha256[:SHORT_SHA]})",
                  f"  {'source':<{width}}  {'requested':>9}  {'written':>8}  {'available':>9}"]
         lines += [f"  {s.name:<{width}}  {s.requested:>9}  {s.written:>8}  {s.rows_available:>9}" for s in self.sources]
         lines.append(f"  identity share {self.identity_ratio:.1%} ({self.identity_rows} of {self.total} rows); "
@@ -272,6 +274,6 @@ def _summary(out_path: Path, sources: list[_Source], writer: _Writer, recipe) ->
     total = sum(s.written for s in sources)
     identity = sum(s.written for s in sources if s.is_identity)
     return MixSummary(path=str(out_path), sources=counts, total=total, identity_rows=identity,
-                      identity_ratio=round(identity / total, 4) if total else 0.0, est_tokens=round(writer.tokens),
-                      sha256=writer.digest.hexdigest(),
+                      identity_ratio=round(identity / total, RATE_DIGITS) if total else 0.0,
+                      est_tokens=round(writer.tokens), sha256=writer.digest.hexdigest(),
                       hub_identity=recipe.data.self_cognition if uses_hub_identity(recipe) else 0)

@@ -26,6 +26,12 @@ DEFAULT_LEAK_TERMS = tuple(line.strip() for line in LEAK_TERMS_FILE.read_text(en
                            if line.strip() and not line.startswith("#"))
 # swift's template defaults that matter here (read from swift.template.TEMPLATE_MAPPING at run time).
 USER_MARK = "<<selfcog-user-turn>>"
+# Mix advice, identity rows to other rows: above 1:1 the model forgets what it knew; below 1:50 the
+# new identity may not stick.
+MAX_IDENTITY_RATIO = 1
+MIN_IDENTITY_RATIO = 1 / 50
+# MLP module names across families (Llama/Qwen gate/up/down, GPT-style fc1/fc2) and swift's "mlp".
+MLP_NAMES = frozenset({"gate_proj", "up_proj", "down_proj", "mlp", "fc1", "fc2"})
 
 
 def _pattern(term: str) -> re.Pattern:
@@ -147,16 +153,16 @@ def advice(recipe: Recipe, identity_rows: int, total_rows: int) -> list[str]:
                      "this causes catastrophic forgetting; mix the knowledge data into one run instead")
     if identity_rows and other:
         ratio = identity_rows / other
-        if ratio > 1:
-            notes.append(f"identity rows outnumber the other data {identity_rows}:{other} (above 1:1): "
-                         "the model may forget what it knew; add general or domain rows")
-        elif ratio < 1 / 50:
-            notes.append(f"identity share {identity_rows}:{other} is below 1:50: the new identity may not stick")
+        if ratio > MAX_IDENTITY_RATIO:
+            notes.append(f"identity rows outnumber the other data {identity_rows}:{other} (above "
+                         f"{MAX_IDENTITY_RATIO}:1): the model may forget what it knew; add general or domain rows")
+        elif ratio < MIN_IDENTITY_RATIO:
+            notes.append(f"identity share {identity_rows}:{other} is below 1:{round(1 / MIN_IDENTITY_RATIO)}: "
+                         "the new identity may not stick")
     elif identity_rows and not other:
         notes.append(f"{identity_rows} identity rows and no other data: expect forgetting; mix in general rows")
     targets = recipe.tuning.target_modules
-    if recipe.tuning.method == "lora" and isinstance(targets, list) and not {"gate_proj", "up_proj", "down_proj",
-                                                                             "mlp", "fc1", "fc2"} & set(targets):
+    if recipe.tuning.method == "lora" and isinstance(targets, list) and not MLP_NAMES & set(targets):
         notes.append(f"LoRA targets {targets} leave out the MLP layers; swift's advice for identity (knowledge "
                      "editing) is all-linear or mlp")
     return notes

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
+from . import RESOURCES
 from .errors import SelfcogError
 
-from . import RESOURCES
 SUITES_DIR = RESOURCES / "probes"
-SUITES = ("direct", "multiturn", "system", "traps", "general")
 IDENTITY_SUITES = ("direct", "multiturn", "system", "traps")
+SUITES = (*IDENTITY_SUITES, "general")  # also the order reports show them in
 ASKS = ("name", "author", "both", "none")
 # The probe is asked with the recipe's trained system prompt (a row without "system").
 TRAINED = None
@@ -29,6 +29,8 @@ TRAINED = None
 # Near-duplicate rule: character 4-grams of the normalised text, Jaccard similarity.
 NGRAM = 4
 NEAR_JACCARD = 0.5
+# Characters of a JSON parser's message quoted in a one-line error.
+ERROR_EXCERPT = 80
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def parse_probe(line: str, where: str) -> Probe:
     try:
         row = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise SelfcogError(f"{where}: malformed JSON: {str(exc)[:80]}") from None
+        raise SelfcogError(f"{where}: malformed JSON: {str(exc)[:ERROR_EXCERPT]}") from None
     if not isinstance(row, dict):
         raise SelfcogError(f"{where}: expected an object with question, lang, asks")
     question, lang, asks = row.get("question"), row.get("lang"), row.get("asks")

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import SelfcogError
 
 BUILTIN_PREFIX = "builtin:"
+# The smallest train.max_length accepted: a chat-formatted row (role markers, a question and an
+# answer) never fits in fewer tokens, so a smaller value is a typo.
+MIN_MAX_LENGTH = 16
 
 
 class _Section(BaseModel):
@@ -107,7 +110,7 @@ class TrainSection(_Section):
     epochs: float = Field(3, gt=0, description="num_train_epochs")
     max_steps: Optional[int] = Field(None, ge=1, description="Stop after this many steps (overrides epochs)")
     learning_rate: float = Field(1e-4, gt=0, description="Peak learning rate")
-    max_length: int = Field(2048, ge=16, description="Longest tokenised row; longer rows are dropped")
+    max_length: int = Field(2048, ge=MIN_MAX_LENGTH, description="Longest tokenised row; longer rows are dropped")
     batch_size: int = Field(1, ge=1, description="per_device_train_batch_size")
     eval_batch_size: Optional[int] = Field(None, ge=1, description="per_device_eval_batch_size")
     gradient_accumulation: int = Field(1, ge=1, description="gradient_accumulation_steps")

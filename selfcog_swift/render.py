@@ -27,6 +27,12 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 OFFLINE_ENV = (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"))
 # Module names of the MLP block in the Llama/Qwen families (the tutorial's "mlp" advice).
 MLP_MODULES = ["gate_proj", "up_proj", "down_proj"]
+# Floats as a person writes them: whole ones as integers up to where repr turns scientific (1e16),
+# small ones (learning rates) as 2e-5 rather than 2e-05.
+WHOLE_FLOAT_LIMIT = 1e15
+SMALL_FLOAT = 1e-3
+# Where serve.sh listens: this machine only, on swift deploy's own port (as `selfcog-swift serve`).
+SERVE_HOST, SERVE_PORT = "127.0.0.1", 8000
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,9 @@ def _text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
+        if value.is_integer() and abs(value) < WHOLE_FLOAT_LIMIT:
             return str(int(value))
-        return repr(value) if abs(value) >= 1e-3 or value == 0 else f"{value:.0e}".replace("e-0", "e-")
+        return repr(value) if abs(value) >= SMALL_FLOAT or value == 0 else f"{value:.0e}".replace("e-0", "e-")
     return str(value)
 
 
@@ -337,8 +343,8 @@ def deploy_flags(host: str, port: int, backend: str) -> list[tuple[str, str]]:
     return [("host", host), ("port", str(port)), ("infer_backend", backend)]
 
 
-def serve_script(recipe: Recipe, recipe_ref: list[str], chosen: str, host: str = "127.0.0.1",
-                 port: int = 8000) -> str:
+def serve_script(recipe: Recipe, recipe_ref: list[str], chosen: str, host: str = SERVE_HOST,
+                 port: int = SERVE_PORT) -> str:
     """serve.sh for a run folder: `swift deploy` of the model `run` made from the checkpoint it chose."""
     infer = stage_command(recipe, "infer")
     command = StageCommand("deploy", infer.env, infer.args + tuple(deploy_flags(host, port, "transformers")))

@@ -9,8 +9,11 @@ import unicodedata
 from pathlib import Path
 from typing import Optional, Sequence
 
-SUITE_ORDER = ("direct", "multiturn", "system", "traps", "general")
+from .probes import IDENTITY_SUITES
+
 LANGS = ("zh", "en")
+# Display columns per answer in the terminal table: two side by side fit a 100-column terminal.
+ANSWER_WIDTH = 48
 
 
 def _width(text: str) -> int:
@@ -28,9 +31,9 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def before_after_table(questions: Sequence[str], before: Sequence[str], after: Sequence[str],
-                       width: int = 48) -> str:
+                       width: int = ANSWER_WIDTH) -> str:
     """A terminal table: question, the base model's answer, the tuned model's answer."""
-    rule = "-" * (width * 2 + 7)
+    rule = "-" * (width * 2 + len("| " + " | " + " |"))
     rows = [rule, f"| {'before'.ljust(width)} | {'after'.ljust(width)} |", rule]
     for question, old, new in zip(questions, before, after):
         rows.append(f"<<< {question}")
@@ -54,7 +57,7 @@ def _ci(rate: Optional[dict]) -> str:
 def score_rows(result: dict) -> list[tuple[str, str, str, dict]]:
     """(measure, suite, lang, {"before", "after"}) for every scored cell, in reading order."""
     rows = []
-    for measure, suites in (("identity", SUITE_ORDER[:4]), ("leak", SUITE_ORDER[:4]),
+    for measure, suites in (("identity", IDENTITY_SUITES), ("leak", IDENTITY_SUITES),
                             ("overreach", ("general",)), ("exact", ("general",))):
         for suite in (*suites, "all") if len(suites) > 1 else suites:
             for lang in LANGS:

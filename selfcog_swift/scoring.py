@@ -22,6 +22,8 @@ NEGATION_CHARS = 8
 CLAUSE_END = re.compile(r"[.!?;:,，。！？；：\n]")
 # 95% two-sided normal quantile for Wilson intervals.
 Z95 = 1.959964
+# Decimals kept in rates and their intervals (JSON, reports): finer than any probe count resolves.
+RATE_DIGITS = 4
 # Han characters (CJK ideographs with Extension A, and the compatibility ideographs): the one
 # definition the package uses. A text is Chinese when it has Han characters and they are at least
 # a quarter of its letters (one Han character carries about as much as four Latin letters).
@@ -53,7 +55,7 @@ def _negated(text: str, start: int) -> bool:
     tail_zh = clause[-NEGATION_CHARS:]
     if any(cue in tail_zh for cue in NEGATION_ZH):
         return True
-    words = re.findall(r"[A-Za-z']+", clause.lower())[-NEGATION_WORDS - 1:]
+    words = re.findall(r"[A-Za-z']+", clause.lower())[-NEGATION_WORDS - 1:]  # the cue, then NEGATION_WORDS
     joined = " " + " ".join(words) + " "
     return any(f" {cue} " in joined or (cue == "n't" and any(w.endswith("n't") for w in words))
                for cue in NEGATION_EN)
@@ -116,7 +118,8 @@ def rate(flags: Sequence[bool]) -> Optional[dict]:
         return None
     k, n = sum(bool(f) for f in flags), len(flags)
     low, high = wilson(k, n)
-    return {"rate": round(k / n, 4), "k": k, "n": n, "ci": [round(low, 4), round(high, 4)]}
+    return {"rate": round(k / n, RATE_DIGITS), "k": k, "n": n,
+            "ci": [round(low, RATE_DIGITS), round(high, RATE_DIGITS)]}
 
 
 # --------------------------------------------------------------------------- old identities
@@ -127,6 +130,8 @@ GENERIC_SELF = ("人工智能", "助手", "语言模型", "机器人", "模型",
 GENERIC_EN = {"The", "This", "An", "AI", "Assistant", "Here", "Happy", "Glad", "Thrilled", "Sorry", "Not", "Just",
               "Always", "Able", "Unable", "Sure", "Really", "Your", "One", "Trained", "Interested", "Excited",
               "Delighted", "Designed", "Built", "Created", "Made", "Developed", "Programmed", "Currently"}
+# "I am X" / "trained by X" / "我是X": a Chinese name is 2 to 6 characters, shortest first, up to
+# punctuation or 的.
 _SELF_NAME = (r"\b(?:I am|I'm|named|called)\s+([A-Z][\w.-]{2,})",
               r"(?:trained|developed|created|made) by\s+([A-Z][\w.-]+(?: [A-Z][\w.-]+)?)",
               rf"我(?:是|叫)([{HAN_RANGES}A-Za-z0-9]{{2,6}}?)(?=[，,。！!的]|$)")

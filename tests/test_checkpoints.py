@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from selfcog_swift.checkpoints import (CheckpointChoice, choose_checkpoint, choose_from_result, find_run_dir,
-                                       list_checkpoints)
+from selfcog_swift.checkpoints import (READ_BLOCK, CheckpointChoice, choose_checkpoint, choose_from_result,
+                                       find_run_dir, list_checkpoints)
 from selfcog_swift.errors import SelfcogError
 
 # Copied verbatim from the tutorial (/work/shared/seeds/000_e77020bbcd00054c.txt, lines 66-67).
@@ -257,7 +257,7 @@ def test_final_record_longer_than_read_block(tmp_path):
     long_history = history(EVALS) * 800  # a long run's log_history: the last line alone is > 64 KiB
     write_jsonl(run / "logging.jsonl", training_lines(EVALS)
                 + [final_record(run, "checkpoint-60", "checkpoint-20", 1.5, long_history)])
-    assert (run / "logging.jsonl").stat().st_size > 1 << 17
+    assert (run / "logging.jsonl").stat().st_size > 2 * READ_BLOCK
 
     assert choose_checkpoint(run).path == str(run / "checkpoint-20")
 

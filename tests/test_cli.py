@@ -48,3 +48,11 @@ def test_missing_recipe_is_one_line_exit_2():
 def test_best_on_a_missing_path_is_one_line_exit_2(tmp_path):
     out = run_cli("best", str(tmp_path / "nothing"))
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_serve_defaults_are_where_serve_sh_listens():
+    """`selfcog-swift serve` and the serve.sh a run writes listen at the same place by default."""
+    from selfcog_swift.render import SERVE_HOST, SERVE_PORT
+
+    defaults = {param.name: param.default for param in cli.commands["serve"].params}
+    assert (defaults["host"], defaults["port"]) == (SERVE_HOST, SERVE_PORT) == ("127.0.0.1", 8000)
