@@ -8,7 +8,11 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, run_cli
 from selfcog_swift.errors import SelfcogError
-from selfcog_swift.legacy import LegacyImport, _commands, _Importer, import_legacy, import_legacy_file
+from selfcog_swift.legacy import LegacyImport, import_legacy, import_legacy_file
+from selfcog_swift.legacy.flags import flag_map
+from selfcog_swift.legacy.importer import Importer
+from selfcog_swift.legacy.shell import commands
+from selfcog_swift.legacy.special import HANDLERS
 from selfcog_swift.recipe import Recipe, load_recipe
 
 TUTORIAL = ROOT / "tests" / "golden" / "legacy" / "tutorial.sh"
@@ -77,6 +81,16 @@ def test_cli_import_legacy_prints_the_recipe():
 
 
 # --------------------------------------------------------------------------- flags
+
+
+def test_flag_map_names_real_handlers_recipe_fields_and_swift_flags():
+    fm = flag_map()
+    assert set(fm.special.values()) == set(HANDLERS)
+    for path, _ in [*fm.fields.values(), *fm.env.values()]:
+        section, _, key = path.rpartition(".")
+        model = Recipe.model_fields[section].annotation if section else Recipe
+        assert key in model.model_fields, path
+    assert set(fm.renamed.values()) <= fm.swift46["sft"]
 
 
 def test_unknown_flag_names_its_line_and_stage():
@@ -149,10 +163,24 @@ def test_values_map_onto_recipe_fields():
     ("--warmup_ratio 2", r":1: imported train\.warmup_ratio: "),
     ("--learning_rate inf", "expected a number"), ("--num_train_epochs nan", "expected a number"),
     ("--lora_rank 1_0", "expected a whole number"), ("--gradient_checkpointing maybe", "expected true or false"),
+    ("--sft_type 'long\nlora'", r":1: --sft_type long lora: a recipe trains lora or full"),  # a quoted line break
 ])
 def test_bad_values_are_one_line_errors(flag, message):
-    with pytest.raises(SelfcogError, match=message):
+    with pytest.raises(SelfcogError, match=message) as exc:
         import_legacy(sft(flag))
+    assert "\n" not in str(exc.value)
+
+
+def test_schema_errors_name_the_line_of_the_flag_behind_them():
+    script = "swift sft \\\n  --model_type qwen-7b-chat \\\n  --warmup_ratio 2 \\\n  " + IDENTITY + "\n"
+    with pytest.raises(SelfcogError, match=r"^<script>:3: imported train\.warmup_ratio: "):
+        import_legacy(script)
+
+
+def test_warnings_are_one_line_each():
+    result = import_legacy(sft("--tuner_backend 'peft\nswift'"))
+    assert any("--tuner_backend peft swift: dropped" in w for w in result.warnings)
+    assert all("\n" not in w for w in result.warnings)
 
 
 def test_datasets_and_self_cognition_forms():
@@ -193,6 +221,8 @@ def test_export_and_infer_lines_are_checked_not_kept():
     assert "swift_args" not in result.recipe
     assert sum("chooses the checkpoint at run time" in w for w in result.warnings) == 2
     assert any("--max_shard_size (swift export) is not carried over" in w for w in result.warnings)
+    # --ckpt_dir and --merge_lora are what the recipe derives: accepted without a warning of their own.
+    assert not any(f"--{flag} (swift" in w for flag in ("ckpt_dir", "merge_lora") for w in result.warnings)
 
 
 # --------------------------------------------------------------------------- shell reading
@@ -214,14 +244,16 @@ def test_variables_env_prefixes_and_separators():
 
 
 def test_redirects_and_background_are_ignored():
-    result = import_legacy(sft("--seed 3 > train.log 2>&1", prefix="nohup ") + "&\n")
-    assert result.recipe["train"]["seed"] == 3
+    # `> file` drops its target word; `2>&1` has none, so the flag after it is kept.
+    result = import_legacy(sft("--seed 3 > train.log 2>&1 --lora_rank 4 2>err.log", prefix="nohup ") + "&\n")
+    assert (result.recipe["train"]["seed"], result.recipe["tuning"]["rank"]) == (3, 4)
+    assert not any(".log" in w for w in result.warnings)
 
 
 def test_unset_variable_is_kept_as_text_with_a_warning():
-    result = import_legacy(sft("--custom_train_dataset_path $DATA/x.jsonl"))
-    assert result.recipe["data"]["datasets"] == [{"path": "${DATA}/x.jsonl"}]
-    assert any("$DATA is not set" in w for w in result.warnings)
+    result = import_legacy(sft("--custom_train_dataset_path $DATA/x.jsonl ${DATA}/y.jsonl"))
+    assert result.recipe["data"]["datasets"] == [{"path": "${DATA}/x.jsonl"}, {"path": "${DATA}/y.jsonl"}]
+    assert sum("$DATA is not set" in w for w in result.warnings) == 1  # the same note once
 
 
 @pytest.mark.parametrize("script, message", [
@@ -248,8 +280,8 @@ def test_import_legacy_file_errors(tmp_path):
 
 
 def swift_argv(text: str) -> list[list[str]]:
-    imp = _Importer("<t>")
-    return [[sub] + [a for a, _ in args] for sub, _, args, _ in _commands(text, imp)]
+    imp = Importer("<t>")
+    return [[sub] + [a for a, _ in args] for sub, _, args, _ in commands(text, imp)]
 
 
 def bash_argv(text: str) -> list[list[str]]:
