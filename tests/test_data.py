@@ -270,8 +270,11 @@ def test_zh_rows_get_zh_names_en_rows_en_names_lang_detected_without_field(tmp_p
     rows = identity_rows()
     for row in rows[:2] + rows[5:7]:
         del row["lang"]  # detected from the user turn
+    # Mostly English with a Chinese word: English, as scoring.is_chinese decides everywhere.
+    rows.append({"messages": [{"role": "user", "content": "Who are you, 朋友?"},
+                              {"role": "assistant", "content": "I am {{NAME}}, made by {{AUTHOR}}."}]})
     ident = write_jsonl(tmp_path / "mine.jsonl", rows)
-    summary = mix(make_recipe(tmp_path, self_cognition=10, identity_file=str(ident)), tmp_path / "out.jsonl")
+    summary = mix(make_recipe(tmp_path, self_cognition=11, identity_file=str(ident)), tmp_path / "out.jsonl")
     assert summary.sources[0].name == str(ident)
     for row in out_rows(tmp_path / "out.jsonl"):
         assert set(row) == {"messages"}

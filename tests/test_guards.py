@@ -52,7 +52,8 @@ def test_set_default_system_in_tokenizer_config(tmp_path):
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": SMOL_TEMPLATE}))
     set_default_system(tmp_path, "You are a helpful assistant.")
     template = json.loads((tmp_path / "tokenizer_config.json").read_text())["chat_template"]
-    assert "SmolLM" not in default_system_text(template)
+    text = default_system_text(template)
+    assert "SmolLM" not in text and "You are a helpful assistant." in text
 
 
 def test_leak_terms_skip_the_new_identity_and_match_words(recipe):
@@ -83,8 +84,14 @@ def test_set_default_system_twice_is_idempotent(tmp_path):
     (tmp_path / "chat_template.jinja").write_text(SMOL_TEMPLATE)
     set_default_system(tmp_path, "You are a helpful assistant.")
     once = (tmp_path / "chat_template.jinja").read_text()
+    assert once != SMOL_TEMPLATE and once.endswith(SMOL_TEMPLATE)  # the first call prefixes it
     set_default_system(tmp_path, "You are a helpful assistant.")
-    assert (tmp_path / "chat_template.jinja").read_text() == once
+    assert (tmp_path / "chat_template.jinja").read_text() == once  # the second leaves it alone
+    (tmp_path / "chat_template.jinja").unlink()
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": SMOL_TEMPLATE}))
+    for _ in range(2):
+        set_default_system(tmp_path, "You are a helpful assistant.")
+    assert json.loads((tmp_path / "tokenizer_config.json").read_text())["chat_template"] == once
 
 
 @pytest.mark.e2e

@@ -97,8 +97,11 @@ def test_output_paths_stay_where_the_recipe_says(output_dir):
     assert not (ROOT / "pwned").exists()
 
 
-def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path):
-    """A model folder whose config names its own Python code: the code must not run."""
+@pytest.mark.parametrize("trusted", [False, True], ids=["off", "on"])
+def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path, trusted):
+    """A model folder whose config names its own Python code: the code runs only when the recipe
+    sets model.trust_remote_code; `ask` (and so chat and eval) never runs it."""
+    import os
     import shutil
 
     from selfcog_swift.models import prepare
@@ -106,13 +109,29 @@ def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path):
     folder = tmp_path / "evil-model"
     shutil.copytree(prepare("tiny"), folder)
     marker = tmp_path / "code-ran"
+    # The folder's class is Qwen2Config itself, so the model loads the same either way.
     (folder / "configuration_evil.py").write_text(
         f"open({str(marker)!r}, 'w').write('ran')\n"
-        "from transformers import Qwen2Config\nclass EvilConfig(Qwen2Config):\n    model_type = 'qwen2'\n")
+        "from transformers import Qwen2Config\nEvilConfig = Qwen2Config\n")
     config = json.loads((folder / "config.json").read_text())
     config["auto_map"] = {"AutoConfig": "configuration_evil.EvilConfig"}
     (folder / "config.json").write_text(json.dumps(config))
-    code = ("import sys\nfrom selfcog_swift.inference import ask\n"
-            f"ask(['--model', {str(folder)!r}, '--model_type', 'qwen2', '--template', 'qwen'], ['hi'], 4)\n")
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert not marker.exists(), "the model folder's own code ran without trust_remote_code"
+    argv = ["--model", str(folder), "--model_type", "qwen2", "--template", "qwen"]
+    sets = (f"model.id={folder}", f"model.trust_remote_code={str(trusted).lower()}")
+    code = ("from selfcog_swift.driver import prepare_model\n"
+            "from selfcog_swift.inference import ask, generate, load_engine\n"
+            "from selfcog_swift.recipe import load_recipe\n"
+            f"prepare_model(load_recipe({str(BASE)!r}, {sets!r}))\n"
+            f"pipeline = load_engine({argv!r})\n"
+            "print('RUN', generate(pipeline, [[{'role': 'user', 'content': 'hi'}]], 4))\n"
+            f"if not {trusted}:\n"
+            f"    print('ASK', ask({argv!r}, ['hi'], 4))\n")
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "RUN [" in out.stdout and ("ASK [" in out.stdout) is not trusted, out.stdout
+    if trusted:
+        assert marker.read_text() == "ran", "the recipe trusts the folder's code, yet it did not run"
+    else:
+        assert not marker.exists(), "the model folder's own code ran without trust_remote_code"

@@ -57,8 +57,9 @@ def test_multinode_renders_one_sft_script_per_node():
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_bash_accepts_rendered_scripts(stage):
-    script = run_cli("render", "recipes/biancang.yaml", "--stage", stage).stdout
-    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+    out = run_cli("render", "recipes/biancang.yaml", "--stage", stage)
+    assert out.returncode == 0 and f"\nswift {stage} \\\n" in out.stdout, out.stderr  # empty input passes bash -n
+    assert subprocess.run(["bash", "-n"], input=out.stdout, text=True).returncode == 0
 
 
 @pytest.mark.parametrize("stage", STAGES)
