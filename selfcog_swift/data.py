@@ -23,7 +23,7 @@ from typing import Iterator, Optional, Union
 from . import RESOURCES
 from .errors import SelfcogError
 from .rows import RowError, RowFile, normalise, resolve_path
-from .scoring import HAN_RANGES, RATE_DIGITS, is_chinese
+from .scoring import HAN_RANGES, RATE_DIGITS, lang_of
 
 BUILTIN_IDENTITY = "self-cognition (builtin)"
 # Token estimate: Han characters plus CJK and full-width punctuation are about one token each in
@@ -84,7 +84,7 @@ def _row_lang(row: dict, messages: list[dict]) -> str:
         return row["lang"]
     # No lang given: a Chinese question gets the Chinese name.
     user = next((m["content"] for m in messages if m["role"] == "user"), "")
-    return "zh" if is_chinese(user) else "en"
+    return lang_of(user)
 
 
 def uses_hub_identity(recipe) -> bool:

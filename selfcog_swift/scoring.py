@@ -43,6 +43,11 @@ def is_chinese(text: str) -> bool:
     return han > 0 and han * HAN_WEIGHT >= latin
 
 
+def lang_of(text: str) -> str:
+    """"zh" for text written mainly in Chinese, else "en": the language a question is scored under."""
+    return "zh" if is_chinese(text) else "en"
+
+
 def _term_pattern(term: str) -> re.Pattern:
     escaped = r"\s*".join(re.escape(part) for part in term.split())
     if term.isascii():

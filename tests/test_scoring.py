@@ -110,3 +110,4 @@ def test_previous_identities_finds_real_names():
                                            ("用Python写一个hello world程序", True), ("ok 好", True), ("", False)])
 def test_language_detection(text, chinese):
     assert scoring.is_chinese(text) is chinese
+    assert scoring.lang_of(text) == ("zh" if chinese else "en")
