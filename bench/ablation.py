@@ -35,6 +35,8 @@ VARIANTS = {
     "v": ("identity rows only", ["data.datasets=[]", "data.replay=null"]),
     "vi": ("greedy replay, half the learning rate", ["data.datasets=[]", f"data.replay={GREEDY}",
                                                      "train.learning_rate=5.0e-4"]),
+    "vii": ("greedy replay, twice the identity rows (400)", ["data.datasets=[]", f"data.replay={GREEDY}",
+                                                            "data.self_cognition=400"]),
 }
 
 

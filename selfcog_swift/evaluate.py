@@ -193,7 +193,7 @@ def validation_probes(recipe, run_dir: Path) -> tuple[list[Probe], list[tuple[li
             if len(turns) != 2 or turns[0]["role"] != "user":
                 continue
             question, answer = turns[0]["content"], turns[1]["content"]
-            lang = "zh" if scoring.is_chinese(question) else "en"
+            lang = scoring.lang_of(question)
             if any(scoring.mentions(answer, n) for n in names):
                 identity.append(Probe(question, lang, "both", "direct"))
             else:

@@ -21,11 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+from . import RESOURCES
 from .errors import SelfcogError
 from .probes import grams, jaccard
 
-from . import RESOURCES
 POOL = RESOURCES / "replay_prompts.jsonl"
+# Hex digits of the cache key in the replay file name: enough to tell settings apart at a glance.
+KEY_CHARS = 16
 BUILTIN_POOL = "builtin:prompts"
 FROM_DATASETS = "dataset"
 DROP_REASONS = ("empty", "looping", "echo", "identity")
@@ -57,16 +59,16 @@ class ReplaySummary:
 
 def pool_prompts(recipe) -> list[tuple[str, str]]:
     """(lang, prompt) for the recipe's replay source, sampled with the recipe's seed."""
-    from .scoring import is_chinese
+    from .scoring import lang_of
 
     spec = recipe.data.replay
     if spec.prompts == BUILTIN_POOL:
         rows = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()]
         prompts = [(row["lang"], row["prompt"]) for row in rows]
     elif spec.prompts == FROM_DATASETS:
-        prompts = [(("zh" if is_chinese(q) else "en"), q) for q in _dataset_questions(recipe)]
+        prompts = [(lang_of(q), q) for q in _dataset_questions(recipe)]
     else:
-        prompts = [(("zh" if is_chinese(q) else "en"), q) for q in _file_questions(Path(spec.prompts))]
+        prompts = [(lang_of(q), q) for q in _file_questions(Path(spec.prompts))]
     if not prompts:
         raise SelfcogError(f"data.replay.prompts: no prompts in {spec.prompts}")
     if spec.sample is not None and spec.sample < len(prompts):
@@ -75,7 +77,7 @@ def pool_prompts(recipe) -> list[tuple[str, str]]:
 
 
 def _first_user_turn(row: dict) -> Optional[str]:
-    from .data import normalise
+    from .rows import normalise
 
     for message in normalise(row):
         if message["role"] == "user" and message["content"].strip():
@@ -84,7 +86,7 @@ def _first_user_turn(row: dict) -> Optional[str]:
 
 
 def _dataset_questions(recipe) -> list[str]:
-    from .data import read_rows
+    from .rows import read_rows
 
     questions = []
     for spec in recipe.data.datasets:
@@ -150,7 +152,7 @@ def cache_key(fingerprint: str, prompts: list[tuple[str, str]], generation: dict
 
 
 def replay_path(recipe, key: str) -> Path:
-    return Path(recipe.output_dir) / "data" / f"replay-{key[:16]}.jsonl"
+    return Path(recipe.output_dir) / "data" / f"replay-{key[:KEY_CHARS]}.jsonl"
 
 
 def build(recipe, infer_argv: list[str], base_model: str, echo=print) -> ReplaySummary:

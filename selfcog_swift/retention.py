@@ -16,9 +16,9 @@ from importlib import util
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from . import RESOURCES
 from .errors import SelfcogError
 
-from . import RESOURCES
 # Where the public text comes from: resources/real_text.json names the package, its licence,
 # and per language the files and how many paragraphs to use.
 REAL_TEXT = RESOURCES / "real_text.json"
