@@ -223,15 +223,11 @@ def _read_trainer_state(checkpoints: list[Path]) -> Optional[_Record]:
     return None
 
 
-def _text_lines_from_end(path: Path) -> Iterator[str]:
-    for raw in _lines_from_end(path):
-        yield from reversed(ANSI_RE.sub("", raw).split("\r"))  # tqdm rewrites its bar with \r
-
-
 def _read_text_log(path: Path) -> Optional[_Record]:
     """The LAST last/best_model_checkpoint lines of a text log (a log may hold several runs)."""
     found: dict[str, Optional[str]] = {}
-    for line in _text_lines_from_end(path):
+    # tqdm rewrites its bar with \r: each piece of a line is a line of its own.
+    for line in (piece for raw in _lines_from_end(path) for piece in reversed(ANSI_RE.sub("", raw).split("\r"))):
         match = LOG_LINE_RE.search(line)
         if match:
             found.setdefault(match.group(1), _none(match.group(2)))

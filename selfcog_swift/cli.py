@@ -216,7 +216,7 @@ def serve(model, host, port, recipe):
 @SET_OPTION
 def eval_command(model, recipe, base, probes, as_json, out, sets):
     """Score MODEL (merged folder, checkpoint or run folder) against its base, before and after."""
-    from .driver import evaluate_model
+    from .standalone import evaluate_model
     from .report import summary_lines
 
     result = evaluate_model(_load(recipe, sets), model, base, probes, out)

@@ -12,31 +12,15 @@ import json
 import os
 import subprocess
 import sys
-import time
-import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from . import checkpoints
 from .errors import SelfcogError, StageError
 from .recipe import Recipe, is_builtin
-from .render import STAGES, StageCommand, data_path, render_script, serve_script, stage_command, stages_for
-
-Echo = Callable[[str], None]
-
-
-def banner(echo: Echo, title: str, argv: Optional[list[str]] = None) -> None:
-    echo(f"\n=== selfcog-swift: {title} ===")
-    if argv is not None:
-        echo(" ".join(argv))
-
-
-def versions() -> dict:
-    from .models import package_versions
-
-    return package_versions(("ms-swift", "torch", "transformers", "peft", "selfcog-swift"))
+from .render import StageCommand, data_path, render_script, serve_script, stage_command, stages_for
+from .runstate import Echo, RunState, banner, resume_argv, run_dirs, run_stage
 
 
 @contextmanager
@@ -138,90 +122,15 @@ def _training_finished(output_dir: str, earlier_runs: set[str]) -> bool:
         return False
 
 
-@dataclass
-class RunState:
-    """What a run has done so far; saved after every stage."""
-
-    path: Path
-    data: dict
-
-    @classmethod
-    def open(cls, recipe: Recipe, resume: bool) -> "RunState":
-        path = Path(recipe.output_dir) / ".selfcog" / "state.json"
-        resolved = recipe.model_dump(mode="json")
-        if resume and path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("recipe") != resolved:
-                raise SelfcogError(f"{path}: --resume with a different recipe than the interrupted run")
-            return cls(path, data)
-        if resume:
-            raise SelfcogError(f"--resume: no interrupted run in {recipe.output_dir} ({path} missing)")
-        fresh = {"recipe": resolved, "versions": versions(), "data": None, "before": None, "after": None,
-                 "checkpoint": None, "merged": None, "run_dir": None, "stages": [], "runs_before_sft": None}
-        return cls(path, fresh)
-
-    def done(self, name: str) -> bool:
-        return any(stage["name"] == name for stage in self.data["stages"])
-
-    def record(self, name: str, argv: list[str], seconds: float) -> None:
-        self.data["stages"].append({"name": name, "argv": argv, "seconds": round(seconds, 3)})
-        self.save()
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.data, ensure_ascii=False, indent=2)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.path)
-        if self.data["run_dir"]:
-            (Path(self.data["run_dir"]) / "manifest.json").write_text(text, encoding="utf-8")
-
-
-@contextmanager
-def _stage(state: RunState, name: str, argv: list[str], echo: Echo):
-    """Time a stage, record it, and report swift's failures with the stage's name."""
-    from .console import swift_output
-
-    banner(echo, name, ["swift", name, *argv] if name in STAGES else None)
-    start = time.perf_counter()
-    try:
-        with swift_output(echo):
-            yield
-    except (SelfcogError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        log = state.path.parent / f"{name}-error.log"
-        log.write_text(traceback.format_exc(), encoding="utf-8")
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise StageError(name, f"{type(exc).__name__}: {message[:300]} (traceback: {log})") from exc
-    state.record(name, argv, time.perf_counter() - start)
-
-
-def _run_dirs(output_dir: str) -> set[str]:
-    root = Path(output_dir)
-    return {str(p) for p in root.glob("v*-*") if p.is_dir()} if root.is_dir() else set()
-
-
-def _resume_argv(state: RunState, recipe: Recipe) -> list[str]:
-    """--resume_from_checkpoint for the newest checkpoint the interrupted sft left, if any."""
-    new_runs = sorted(_run_dirs(recipe.output_dir) - set(state.data["runs_before_sft"] or []))
-    for run_dir in reversed(new_runs):
-        # trainer_state.json is written last: a checkpoint without it was cut off mid-save.
-        complete = [c for c in checkpoints.list_checkpoints(run_dir) if (c / "trainer_state.json").is_file()]
-        if complete:
-            return ["--resume_from_checkpoint", str(complete[-1])]
-    return []
-
-
 def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
     command = stage_command(recipe, "sft")
-    argv = command.argv() + (_resume_argv(state, recipe) if state.data["runs_before_sft"] is not None else [])
-    state.data["runs_before_sft"] = state.data["runs_before_sft"] or sorted(_run_dirs(recipe.output_dir))
+    argv = command.argv() + (resume_argv(state, recipe) if state.data["runs_before_sft"] is not None else [])
+    state.data["runs_before_sft"] = state.data["runs_before_sft"] or sorted(run_dirs(recipe.output_dir))
     state.save()
     from .console import training_bar
 
     earlier = set(state.data["runs_before_sft"])
-    with _stage(state, "sft", argv, echo), stage_env(command), training_bar(echo, recipe.output_dir, earlier):
+    with run_stage(state, "sft", argv, echo), stage_env(command), training_bar(echo, recipe.output_dir, earlier):
         if is_distributed(recipe):
             _torchrun_sft(recipe.output_dir, argv, set(state.data["runs_before_sft"]))
             run_dir = checkpoints.find_run_dir(recipe.output_dir)
@@ -242,17 +151,40 @@ def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
 def _export(state: RunState, recipe: Recipe, echo: Echo) -> None:
     checkpoint = state.data["checkpoint"]["path"]
-    merged = f"{checkpoint}-merged"
-    if Path(merged).exists():
-        raise SelfcogError(f"{merged} already exists and was not made by this run; move it away (never overwritten)")
+    merged = merged_folder(checkpoint)
     command = stage_command(recipe, "export")
     argv = command.argv({"CHECKPOINT": checkpoint})
-    with _stage(state, "export", argv, echo), stage_env(command):
+    with run_stage(state, "export", argv, echo), stage_env(command):
         from swift.pipelines import export_main
 
         export_main(argv)
         state.data["merged"] = merged
     fix_served_prompt(recipe, merged, echo)
+
+
+def merged_folder(checkpoint: str) -> str:
+    """Where `swift export --merge_lora` writes a checkpoint's merged model; refuses one that exists
+    (swift would fail on it, or skip it with --exist_ok, and we never overwrite)."""
+    merged = f"{str(checkpoint).rstrip('/')}-merged"
+    if Path(merged).exists():
+        raise SelfcogError(f"{merged} already exists; move it away first (never overwritten)")
+    return merged
+
+
+def merge(checkpoint: str, echo: Echo = print) -> str:
+    """Merge a LoRA checkpoint into its base model (swift export); never overwrites."""
+    if not (Path(checkpoint) / "adapter_config.json").is_file():
+        raise SelfcogError(f"{checkpoint}: not a LoRA checkpoint (no adapter_config.json)")
+    merged = merged_folder(checkpoint)
+    argv = ["--adapters", checkpoint.rstrip("/"), "--merge_lora", "true"]
+    banner(echo, "export", ["swift", "export", *argv])
+    from swift.pipelines import export_main
+
+    from .inference import allow_remote_code
+
+    allow_remote_code(False)
+    export_main(argv)
+    return merged
 
 
 def served_model(state: RunState) -> str:
@@ -276,7 +208,7 @@ def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo)
     command = stage_command(recipe, "infer")
     argv = infer_argv_for(recipe, model)
     ev = recipe.evaluate
-    with _stage(state, name, argv, echo), stage_env(command):
+    with run_stage(state, name, argv, echo), stage_env(command):
         probes = load_probes(ev.probes)  # read inside the evaluation stages only
         if name == "before":
             state.data[name], cached = base_answers(model, argv, ev.questions, probes, recipe.model.system,
@@ -292,7 +224,7 @@ def _choose_by_identity(state: RunState, recipe: Recipe, echo: Echo) -> None:
     """Score each saved checkpoint on the validation split's identity rows plus retention; pick the best."""
     from .evaluate import choose_by_identity
 
-    with _stage(state, "choose", [], echo), stage_env(stage_command(recipe, "infer")):
+    with run_stage(state, "choose", [], echo), stage_env(stage_command(recipe, "infer")):
         scored, choice = choose_by_identity(recipe, Path(state.data["run_dir"]),
                                             lambda ckpt: infer_argv_for(recipe, str(ckpt)), echo)
         state.data["checkpoint_scores"] = scored
@@ -332,7 +264,7 @@ def mix_data(recipe: Recipe, out: str, echo: Echo = print):
 
 
 def _replay(state: RunState, recipe: Recipe, echo: Echo) -> None:
-    with _stage(state, "replay", [], echo):
+    with run_stage(state, "replay", [], echo):
         summary = build_replay(recipe, echo)
         state.data["replay"] = summary.to_json()
     echo(f"replay: {summary.kept} of {summary.prompts} answers kept, dropped {summary.dropped}"
@@ -343,7 +275,7 @@ def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
     from .data import mix
 
     replay = state.data.get("replay")
-    with _stage(state, "data", [], echo):
+    with run_stage(state, "data", [], echo):
         summary = mix(recipe, data_path(recipe), Path(replay["path"]) if replay else None)
         state.data["data"] = summary.to_json()
     echo(summary.table())
@@ -435,65 +367,3 @@ def _conclude(state: RunState, recipe: Recipe, echo: Echo) -> dict:
     if failures:
         raise StageError("gate", "; ".join(failures) + f" (artefacts kept in {state.data['run_dir']})")
     return state.data
-
-
-def merge(checkpoint: str, echo: Echo = print) -> str:
-    """Merge a LoRA checkpoint into its base model (swift export); never overwrites."""
-    merged = f"{checkpoint.rstrip('/')}-merged"
-    if not (Path(checkpoint) / "adapter_config.json").is_file():
-        raise SelfcogError(f"{checkpoint}: not a LoRA checkpoint (no adapter_config.json)")
-    if Path(merged).exists():
-        raise SelfcogError(f"{merged} already exists; move it away first (never overwritten)")
-    argv = ["--adapters", checkpoint.rstrip("/"), "--merge_lora", "true"]
-    banner(echo, "export", ["swift", "export", *argv])
-    from swift.pipelines import export_main
-
-    from .inference import allow_remote_code
-
-    allow_remote_code(False)
-    export_main(argv)
-    return merged
-
-
-def resolve_evaluated(model: str) -> str:
-    """A run folder stands for the model it produced (merged, else the chosen checkpoint)."""
-    from .inference import model_argv
-
-    manifest = Path(model) / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return data.get("merged") or data["checkpoint"]["path"]
-    if not Path(model).exists() and (model.startswith((".", "/")) or Path(model).suffix):
-        raise SelfcogError(f"{model}: no such model folder")
-    model_argv(model)  # a folder that is neither a model nor adapters fails here, with its name
-    return model
-
-
-def _loadable(model: str) -> bool:
-    parts = model.split("/")
-    return Path(model).is_dir() or (len(parts) == 2 and all(parts) and not model.startswith((".", "~")))
-
-
-def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probes: Optional[str] = None,
-                   out: Optional[str] = None, echo: Echo = print) -> dict:
-    """Score a tuned model against its base on the held-out suites and retention (`eval`)."""
-    from .evaluate import base_answers, compare, examine, gate
-    from .probes import load_probes
-
-    target = resolve_evaluated(model)
-    loaded = load_probes(probes or recipe.evaluate.probes)
-    prepare_model(recipe)
-    base_model = base or sft_value(recipe, "model")
-    if (Path(target) / "adapter_config.json").is_file() and not _loadable(base_model):
-        raise SelfcogError(f"{target}: LoRA adapters without a base model: {base_model} is neither a folder "
-                           "nor a hub id; pass --base")
-    system, tokens = recipe.model.system, recipe.evaluate.max_new_tokens
-    with stage_env(stage_command(recipe, "infer")):
-        before, _ = base_answers(base_model, infer_argv_for(recipe, base_model), [], loaded, system, tokens)
-        after = examine(infer_argv_for(recipe, target), [], loaded, system, tokens, before["probes"])
-    result = compare(recipe, loaded, before, after)
-    result["gate"] = gate(recipe, result)
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    return result

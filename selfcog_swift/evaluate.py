@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import scoring
-from .inference import generate, load_engine
+from .inference import generate, load_engine, swap_adapter
 from .probes import IDENTITY_SUITES, Probe
 from .retention import answer_nll, change, perplexity_change, real_text, text_nll
 
@@ -219,15 +219,17 @@ def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list
     from .console import step
 
     names, authors = identity_forms(recipe)
-    scored = []
+    scored, pipeline = [], None
     for order, checkpoint in enumerate(found):
-        pipeline = load_engine(argv_for(checkpoint))
+        # One base load for all checkpoints: later ones only swap in their LoRA weights.
+        if pipeline is None or not swap_adapter(pipeline, str(checkpoint)):
+            pipeline = None
+            gc.collect()
+            pipeline = load_engine(argv_for(checkpoint))
         with step(echo, len(probes) + len(references), f"choose: {Path(checkpoint).name}") as tick:
             answers = generate(pipeline, [p.conversation(recipe.model.system) for p in probes],
                                recipe.evaluate.max_new_tokens, progress=tick)
             nll = _mean([v for v in answer_nll(pipeline, references, tick) if v is not None])
-        del pipeline
-        gc.collect()
         rates = side_scores(probes, answers, names, authors, [])
         identity = scoring.rate([scoring.identity_hit(a, p.asks, names, authors)
                                  for p, a in zip(probes, answers) if p.asks != "none"])
@@ -236,6 +238,8 @@ def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list
         scored.append({"path": str(checkpoint), "step": int(Path(checkpoint).name.rsplit("-", 1)[-1]),
                        "identity_rate": identity["rate"], "overreach_rate": overreach["rate"] if overreach else 0.0,
                        "nll": nll, "order": order, "languages": rates["languages"]})
+    del pipeline
+    gc.collect()
     best = max(scored, key=lambda s: (s["identity_rate"] - s["overreach_rate"], -(s["nll"] or 0), s["order"]))
     counts = f"{sum(p.asks == 'both' for p in probes)} identity and {sum(p.asks == 'none' for p in probes)} general"
     reason = (f"best identity rate minus overreach ({best['identity_rate']:.2f} - {best['overreach_rate']:.2f}) on "

@@ -60,6 +60,36 @@ def load_engine(infer_argv: list[str], max_batch_size: int = BATCH_SIZE):
     return SwiftInfer([*infer_argv, "--max_batch_size", str(max_batch_size), "--stream", "false"])
 
 
+def swap_adapter(pipeline, checkpoint: str) -> bool:
+    """Put another checkpoint of the same run into a loaded engine: only the LoRA weights change,
+    the base stays loaded. False (nothing changed) when the engine holds no adapters of the same
+    configuration, so the caller loads afresh."""
+    import json
+
+    from peft import PeftModel, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    model = pipeline.infer_engine.model
+    folder = Path(checkpoint)
+    weights, config = folder / "adapter_model.safetensors", folder / "adapter_config.json"
+    if not (isinstance(model, PeftModel) and weights.is_file() and config.is_file()):
+        return False
+    loaded = model.peft_config["default"].to_dict()
+    wanted = json.loads(config.read_text(encoding="utf-8"))
+    if any(_comparable(loaded.get(k)) != _comparable(wanted.get(k)) for k in ("r", "lora_alpha", "target_modules",
+                                                                             "modules_to_save", "use_dora")):
+        return False
+    state = load_file(str(weights))
+    result = set_peft_model_state_dict(model, state, adapter_name="default")
+    if result.unexpected_keys:
+        raise SelfcogError(f"{weights}: weights that do not fit the loaded adapter: {result.unexpected_keys[:3]}")
+    return True
+
+
+def _comparable(value):
+    return sorted(value) if isinstance(value, (list, set, tuple)) else value
+
+
 def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, batch: bool = True,
              sampling: Optional[dict] = None, progress: Optional[Callable[[int], None]] = None) -> list[str]:
     """Answers to whole conversations (lists of {role, content}), batched by default; greedy unless

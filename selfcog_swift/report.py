@@ -193,7 +193,7 @@ def _charts(run_dir: Path, manifest: dict, result: dict) -> dict[str, str]:
 
 def _html(run_dir: Path, md: list[str], charts: dict[str, str]) -> str:
     """The same content as report.md, tables as HTML, with the charts as inline SVG."""
-    body, in_table, header = [], False, False
+    body, in_table = [], False
     for line in md:
         if line.startswith("|") and not line.startswith("|---"):
             cells = [html.escape(c.strip().replace("\\|", "|")) for c in line.strip("|").split(" | ")]

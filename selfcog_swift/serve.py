@@ -69,9 +69,9 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optiona
     Raises:
         SelfcogError: MODEL is no model folder, checkpoint or run folder.
     """
-    from . import driver
+    from . import driver, runstate, standalone
 
-    target = driver.resolve_evaluated(model)
+    target = standalone.resolve_evaluated(model)
     if recipe is not None:
         driver.prepare_model(recipe)
     else:
@@ -79,7 +79,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optiona
 
         allow_remote_code(False)
     argv = deploy_argv(target, recipe, host, port, backend())
-    driver.banner(echo, "serve", [shlex.join(["swift", "deploy", *argv])])
+    runstate.banner(echo, "serve", [shlex.join(["swift", "deploy", *argv])])
     env = stage_command(recipe, "infer") if recipe else None
     with driver.stage_env(env) if env else nullcontext():
         from swift.pipelines.infer.deploy import SwiftDeploy

@@ -130,6 +130,28 @@ def test_merged_model_loads_with_plain_transformers_and_defaults_to_the_trained_
     assert model.num_parameters() > 0
 
 
+def test_swapping_in_another_checkpoint_matches_loading_it_afresh(smoke_run):
+    """The choose stage loads the base once and swaps each checkpoint's LoRA weights in."""
+    from selfcog_swift.checkpoints import list_checkpoints
+    from selfcog_swift.driver import infer_argv_for
+    from selfcog_swift.inference import load_engine, swap_adapter
+    from selfcog_swift.recipe import Recipe
+    from selfcog_swift.retention import answer_nll
+
+    out, manifest, _ = smoke_run
+    recipe = Recipe.model_validate(manifest["recipe"])
+    first, last = [str(c) for c in list_checkpoints(manifest["run_dir"])][:2]
+    items = [([{"role": "user", "content": q}], "Paris is the capital of France.")
+             for q in manifest["recipe"]["evaluate"]["questions"]]
+    swapped = load_engine(infer_argv_for(recipe, first))
+    before_swap = answer_nll(swapped, items)
+    assert swap_adapter(swapped, last)
+    after_swap = answer_nll(swapped, items)
+    fresh = answer_nll(load_engine(infer_argv_for(recipe, last)), items)
+    assert after_swap == pytest.approx(fresh, rel=1e-5)
+    assert after_swap != pytest.approx(before_swap, rel=1e-3)
+
+
 def test_best_command_reads_the_run(smoke_run):
     out, manifest, _ = smoke_run
     result = run_cli("best", manifest["run_dir"], "--json")

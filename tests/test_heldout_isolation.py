@@ -31,7 +31,7 @@ def hook(event, args):
             opened.append([stage[0], path])
 
 sys.addaudithook(hook)
-original = driver._stage
+original = driver.run_stage
 
 @contextmanager
 def traced(state, name, argv, echo):
@@ -39,7 +39,7 @@ def traced(state, name, argv, echo):
     with original(state, name, argv, echo):
         yield
 
-driver._stage = traced
+driver.run_stage = traced
 recipe = load_recipe("recipes/smoke.yaml", tuple(sys.argv[2:]))
 try:
     driver.run(recipe, ["recipes/smoke.yaml"], echo=lambda line: None)

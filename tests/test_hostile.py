@@ -1,7 +1,6 @@
 """Hostile input: arbitrary bytes never give a traceback; values never execute; paths stay put."""
 
 import json
-import shlex
 import subprocess
 import sys
 from pathlib import Path

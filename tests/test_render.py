@@ -1,5 +1,4 @@
 import json
-import shlex
 import subprocess
 from pathlib import Path
 
