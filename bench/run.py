@@ -10,6 +10,9 @@ Comparisons (medians over --reps):
   start     `--help` and `render` vs `swift sft --help` (swift reaching argument parsing)
   mix       mixing a generated JSONL down to 100k rows vs swift's load_dataset(['file#100000'])
   eval      batched vs one-by-one greedy generation of the probes (swift's TransformersEngine)
+  flops     sft's achieved FLOP/s on the demo against this machine's matmul peak, padding share,
+            under a few settings (bench/train_speed.py)
+  demo      `run recipes/demo.yaml`: each stage's seconds and the evaluation share
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from train_speed import bench_demo, bench_flops  # bench/ is the script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -196,7 +201,8 @@ def bench_eval(reps: int, model: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="start,eval,mix,run", help="comma-separated: start, eval, mix, run")
+    parser.add_argument("--only", default="start,eval,mix,run,flops,demo",
+                        help="comma-separated: start, eval, mix, run, flops, demo")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--mix-gb", type=float, default=1.0, help="size of the generated mixing input")
     parser.add_argument("--eval-model", default="smollm2", choices=["smollm2", "tiny"])
@@ -207,13 +213,15 @@ def main() -> None:
     if path.is_file():
         results.update(json.loads(path.read_text()))
     jobs = {"start": lambda: bench_start(args.reps), "eval": lambda: bench_eval(args.reps, args.eval_model),
-            "mix": lambda: bench_mix(max(1, args.reps - 1), args.mix_gb), "run": lambda: bench_run(max(1, args.reps - 1))}
+            "mix": lambda: bench_mix(max(1, args.reps - 1), args.mix_gb), "run": lambda: bench_run(max(1, args.reps - 1)),
+            "flops": bench_flops, "demo": bench_demo}
     for name in args.only.split(","):
         print(f"bench: {name} …", flush=True)
         results.update(jobs[name]())
         path.write_text(json.dumps(results, indent=2) + "\n")
     goals = {"run_vs_cli_ratio": ("<=", 0.65), "render_seconds": ("<=", 0.5), "help_seconds": ("<=", 0.5),
-             "mix_speedup": (">=", 5), "mix_peak_rss_mb": ("<=", 300), "eval_batch_speedup": (">=", 3)}
+             "mix_speedup": (">=", 5), "mix_peak_rss_mb": ("<=", 300), "eval_batch_speedup": (">=", 3),
+             "sft_flops_ratio": (">=", 0.5), "demo_evaluation_share": ("<=", 0.2), "demo_wall_seconds": ("<=", 360)}
     print(f"\n{'figure':28} {'value':>10}  goal")
     for key, value in results.items():
         goal = goals.get(key)
@@ -221,6 +229,8 @@ def main() -> None:
         if goal:
             ok = value <= goal[1] if goal[0] == "<=" else value >= goal[1]
             mark = f"{goal[0]} {goal[1]}  {'ok' if ok else 'MISSED'}"
+        if isinstance(value, dict):
+            value = json.dumps(value)
         print(f"{key:28} {value!s:>10}  {mark}")
     print(f"\nwritten: {path}")
 

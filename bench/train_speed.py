@@ -1,0 +1,126 @@
+"""Training against the hardware's limit, and where the demo's time goes (part of `make bench`).
+
+flops  This machine's float32 matmul peak (torch, the thread count sft runs with) against the sft
+       stage's achieved FLOP/s on the demo recipe, and the share of padding tokens in its batches,
+       under a few settings swift offers on a CPU (the recipe as it is, group_by_length, one thread).
+       packing and padding_free are not among them: swift 4.6 refuses both without flash attention
+       (sft_args._check_padding_free), which has no CPU build.
+demo   `run recipes/demo.yaml` once into output/bench/demo: each stage's seconds and the share of
+       the evaluation stages (before, choose, after). The base model's answers come from the cache
+       when an earlier run made them (`before_cached` says which).
+
+FLOPs of one LoRA training sequence of T tokens (forward + backward), with P the weights of every
+matmul (the tied lm_head included; the embedding lookup is not a matmul), R the LoRA weights
+(sum of r·(d_in + d_out) over adapted Linears), L layers and d the hidden size:
+    forward    2·P·T + 2·R·T + 4·L·d·T²
+    backward   2·P·T + 4·R·T + 8·L·d·T²   (activation gradients through the frozen weights, weight
+                                          gradients only for the LoRA matrices)
+    total      (4·P + 6·R)·T + 12·L·d·T²  (full fine-tuning would be the familiar 6·P·T)
+"Achieved" counts the real tokens only; the padded figure is what the hardware computed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+WORK = ROOT / "output" / "bench"
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+# Steps timed per setting; the first WARMUP are left out (allocator and caches warming up).
+STEPS, WARMUP = 12, 2
+# Square matmul for the peak: large enough that the kernel, not the call, is measured.
+PEAK_N = 2048
+SETTINGS = {
+    "recipe": ([], 2),
+    "group_by_length": (["swift_args.sft.group_by_length=true"], 2),
+    "one_thread": ([], 1),
+}
+EVALUATION_STAGES = ("before", "choose", "after")
+
+
+def matmul_peak(threads: int, seconds: float = 3.0) -> float:
+    code = ("import sys, time, torch\n"
+            f"torch.set_num_threads({threads}); n = {PEAK_N}\n"
+            "a, b = torch.randn(n, n), torch.randn(n, n)\n"
+            "for _ in range(3): a @ b\n"
+            "best = 0.0\n"
+            "for _ in range(5):\n"
+            "    t, r = time.perf_counter(), 0\n"
+            f"    while time.perf_counter() - t < {seconds / 5}: a @ b; r += 1\n"
+            "    best = max(best, 2 * n ** 3 * r / (time.perf_counter() - t))\n"
+            "print(best)\n")
+    done = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+    return float(done.stdout.split()[-1])
+
+
+def _render_sft(sets: list[str]) -> tuple[list[str], dict]:
+    args = [t for s in sets for t in ("--set", s)]
+    got = subprocess.run([PY, "-m", "selfcog_swift", "render", "recipes/demo.yaml", "--stage", "sft", "--format",
+                          "json", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    sft = json.loads(got.stdout)["sft"]
+    return sft["argv"][2:], sft["env"]
+
+
+def sft_speed(name: str, extra: list[str], threads: int) -> dict:
+    out = WORK / "flops"
+    sets = [f"output_dir={out}", f"train.max_steps={STEPS + WARMUP + 1}", "train.eval_steps=100000",
+            "train.save_steps=100000", "train.logging_steps=1", *extra]
+    argv, env = _render_sft(sets)
+    # The demo's own mix (replay answers cached under the output dir after the first time).
+    data = argv[argv.index("--dataset") + 1]
+    subprocess.run([PY, "-m", "selfcog_swift", "data", "recipes/demo.yaml", "--out", data,
+                    *[t for s in sets for t in ("--set", s)]], cwd=ROOT, check=True, capture_output=True)
+    report = WORK / f"sft-{name}.json"
+    done = subprocess.run([PY, str(ROOT / "bench" / "sft_probe.py"), str(report), *argv], cwd=ROOT,
+                          capture_output=True, text=True, env={**os.environ, **OFFLINE, **env,
+                                                                "OMP_NUM_THREADS": str(threads)})
+    if done.returncode != 0:
+        raise SystemExit(f"bench flops ({name}) failed:\n{done.stderr[-3000:]}")
+    for run_dir in out.glob("v*-*"):
+        shutil.rmtree(run_dir, ignore_errors=True)
+    steps = json.loads(report.read_text())["steps"][WARMUP:]
+    seconds = sum(s["seconds"] for s in steps)
+    real, padded = sum(s["real_tokens"] for s in steps), sum(s["padded_tokens"] for s in steps)
+    return {"threads": threads, "seconds_per_step": round(seconds / len(steps), 2),
+            "real_tokens_per_second": round(real / seconds, 1), "padding_share": round(1 - real / padded, 3),
+            "achieved_gflops": round(sum(s["flops_real"] for s in steps) / seconds / 1e9, 1),
+            "computed_gflops": round(sum(s["flops_all"] for s in steps) / seconds / 1e9, 1)}
+
+
+def bench_flops() -> dict:
+    rows = {}
+    for name, (extra, threads) in SETTINGS.items():
+        print(f"bench: flops: {name} …", flush=True)
+        rows[name] = sft_speed(name, extra, threads)
+        rows[name]["peak_gflops"] = round(matmul_peak(threads) / 1e9, 1)
+        rows[name]["ratio"] = round(rows[name]["achieved_gflops"] / rows[name]["peak_gflops"], 3)
+    base = rows["recipe"]
+    for row in rows.values():
+        row["speed_vs_recipe"] = round(row["real_tokens_per_second"] / base["real_tokens_per_second"], 3)
+    return {"sft_flops": rows, "sft_flops_ratio": base["ratio"], "sft_padding_share": base["padding_share"]}
+
+
+def bench_demo() -> dict:
+    out = WORK / "demo"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    done = subprocess.run([PY, "-m", "selfcog_swift", "run", "recipes/demo.yaml", "--set", f"output_dir={out}"],
+                          cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    state = out / ".selfcog" / "state.json"
+    if not state.is_file():
+        raise SystemExit(f"bench demo failed:\n{done.stderr[-3000:]}")
+    manifest = json.loads(state.read_text(encoding="utf-8"))
+    stages = {s["name"]: round(s["seconds"], 1) for s in manifest["stages"]}
+    evaluation = sum(stages.get(s, 0) for s in EVALUATION_STAGES)
+    return {"demo_wall_seconds": round(wall, 1), "demo_stage_seconds": stages,
+            "demo_before_cached": "come from the cache" in done.stdout,
+            "demo_gate_passed": done.returncode == 0, "demo_evaluation_share": round(evaluation / wall, 3)}
