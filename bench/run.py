@@ -9,7 +9,7 @@ Comparisons (medians over --reps):
             (swift infer on the base, swift sft, swift export, swift infer on the merged model)
   start     `--help` and `render` vs `swift sft --help` (swift reaching argument parsing)
   mix       mixing a generated JSONL down to 100k rows vs swift's load_dataset(['file#100000'])
-  eval      batched vs one-by-one greedy generation of the probes (swift's TransformersEngine)
+  eval      greedy generation of the probes one by one and in batches of 8-64 (swift's TransformersEngine)
   flops     sft's achieved FLOP/s on the demo against this machine's matmul peak, padding share,
             under a few settings (bench/train_speed.py)
   demo      `run recipes/demo.yaml`: each stage's seconds and the evaluation share
@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from train_speed import bench_demo, bench_flops  # bench/ is the script's own folder
+from selfcog_swift.inference import BATCH_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -170,33 +171,41 @@ def bench_mix(reps: int, gigabytes: float) -> dict:
 
 EVAL = """
 import sys, time
+import selfcog_swift.inference as inference
 from selfcog_swift.inference import generate, load_engine
 from selfcog_swift.probes import load_probes
 from selfcog_swift.models import prepare
-pipeline = load_engine(["--model", str(prepare(sys.argv[1])), "--model_type", sys.argv[2], "--template", sys.argv[3]])
+pipeline = load_engine(["--model", str(prepare(sys.argv[1])), "--model_type", sys.argv[2], "--template", sys.argv[3]],
+                       max(EVAL_BATCHES))
 prompts = [p.conversation(None) for p in load_probes()][: int(sys.argv[4])]
 generate(pipeline, prompts[:2], 8)  # warm-up
-for batch in (True, False):
+for size in [1, *EVAL_BATCHES]:
+    inference.BATCH_SIZE = size
     start = time.perf_counter()
-    generate(pipeline, prompts, int(sys.argv[5]), batch=batch)
-    print(time.perf_counter() - start)
+    generate(pipeline, prompts, int(sys.argv[5]))
+    print(size, time.perf_counter() - start)
 """
+# Batch sizes tried for generation; inference.BATCH_SIZE is set to the best of them as measured here.
+EVAL_BATCHES = (8, 16, 32, 64)
+EVAL_PROMPTS, EVAL_TOKENS = 64, 48
 
 
 def bench_eval(reps: int, model: str) -> dict:
     specs = {"smollm2": ("llama", "chatml"), "tiny": ("qwen2", "qwen")}
-    batched, single = [], []
+    runs: dict[int, list[float]] = {}
+    code = EVAL.replace("EVAL_BATCHES", repr(EVAL_BATCHES))
     for _ in range(reps):
-        got = subprocess.run([PY, "-c", EVAL, model, *specs[model], "32", "48"], cwd=ROOT, capture_output=True,
-                             text=True, env={**os.environ, **OFFLINE})
+        got = subprocess.run([PY, "-c", code, model, *specs[model], str(EVAL_PROMPTS), str(EVAL_TOKENS)], cwd=ROOT,
+                             capture_output=True, text=True, env={**os.environ, **OFFLINE})
         if got.returncode != 0:
             raise SystemExit(f"bench eval failed:\n{got.stderr[-3000:]}")
-        b, s = (float(x) for x in got.stdout.split()[-2:])
-        batched.append(b)
-        single.append(s)
-    b, s = statistics.median(batched), statistics.median(single)
-    return {"eval_model": model, "eval_batched_seconds": round(b, 2), "eval_one_by_one_seconds": round(s, 2),
-            "eval_batch_speedup": round(s / b, 2)}
+        for line in got.stdout.strip().splitlines()[-1 - len(EVAL_BATCHES):]:
+            size, seconds = line.split()
+            runs.setdefault(int(size), []).append(float(seconds))
+    seconds = {size: round(statistics.median(values), 2) for size, values in runs.items()}
+    best = min(EVAL_BATCHES, key=seconds.get)
+    return {"eval_model": model, "eval_seconds_by_batch": seconds, "eval_best_batch": best,
+            "eval_batch_in_use": BATCH_SIZE, "eval_batch_speedup": round(seconds[1] / seconds[best], 2)}
 
 
 def main() -> None:
