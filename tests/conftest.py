@@ -44,7 +44,6 @@ def run_cli(*args, cwd=ROOT, env=None):
 
 
 # -- shared by test_models_*.py -----------------------------------------------------------------------
-# `cache` deliberately shadows pytest's builtin `cache` fixture (nothing in tests/ uses that one).
 
 TEXTS = [
     "Who are you? I am an AI assistant developed by the QLU-NLP Research Group.",
@@ -62,7 +61,7 @@ def _tmp_dirs(cache: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
+def model_cache(tmp_path_factory):
     """One private SELFCOG_CACHE for this module's tiny builds."""
     root = tmp_path_factory.mktemp("models-cache")
     with pytest.MonkeyPatch.context() as mp:
@@ -71,7 +70,7 @@ def cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tiny(cache):
+def tiny(model_cache):
     return prepare("tiny")
 
 

@@ -50,12 +50,12 @@ def test_second_prepare_reuses_the_folder(tiny):
     assert (marker.stat().st_mtime_ns, (tiny / "model.safetensors").stat().st_ino) == before
 
 
-def test_reuse_does_not_import_torch(tiny, cache):
+def test_reuse_does_not_import_torch(tiny, model_cache):
     code = ("import sys; from selfcog_swift.models import prepare; print(prepare('tiny', verify=True)); "
             "heavy = [m for m in ('torch', 'transformers', 'tokenizers') if m in sys.modules]; "
             "assert not heavy, heavy")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "SELFCOG_CACHE": str(cache)})
+                         env={**os.environ, "SELFCOG_CACHE": str(model_cache)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(tiny)
 

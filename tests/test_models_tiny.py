@@ -15,7 +15,7 @@ from selfcog_swift.models import MARKER, prepare, read_marker
 
 
 @pytest.fixture(scope="module")
-def tiny_qwen3(cache):
+def tiny_qwen3(model_cache):
     return prepare("tiny-qwen3")
 
 
@@ -35,8 +35,8 @@ def qwen3_tokenizer(tiny_qwen3):
 
 # -- tiny ---------------------------------------------------------------------------------------
 
-def test_tiny_folder_is_complete(tiny, cache):
-    assert tiny == cache / "models" / "tiny"
+def test_tiny_folder_is_complete(tiny, model_cache):
+    assert tiny == model_cache / "models" / "tiny"
     names = {p.name for p in tiny.iterdir()}
     assert {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
             "tokenizer_config.json", MARKER} <= names
@@ -47,7 +47,7 @@ def test_tiny_folder_is_complete(tiny, cache):
         assert meta == {"size": (tiny / rel).stat().st_size, "sha256": _sha(tiny / rel)}
     assert 2000 <= marker["source"]["vocab_size"] <= 4100
     assert models.is_prepared("tiny") and models.is_prepared("tiny", verify=True)
-    assert _tmp_dirs(cache) == []
+    assert _tmp_dirs(model_cache) == []
 
 
 def test_tiny_loads_with_transformers_and_generates(tiny, tiny_tokenizer):
@@ -194,7 +194,7 @@ def test_tiny_qwen3_think_tokens_are_single_ids(qwen3_tokenizer):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ["tiny", "tiny-qwen3"])
-def test_swift_sft_trains_on_tiny(name, cache, tmp_path):
+def test_swift_sft_trains_on_tiny(name, model_cache, tmp_path):
     """ms-swift 4.6 takes the folder offline with the model_type/template we register for it."""
     folder = prepare(name)
     spec = models.builtin(name)
