@@ -12,6 +12,7 @@ Comparisons (medians over --reps):
   eval      greedy generation of the probes one by one and in batches of 8-64 (swift's TransformersEngine)
   flops     sft's achieved FLOP/s on the demo against this machine's matmul peak, padding share,
             under a few settings (bench/train_speed.py)
+  gkd       swift's GKD (base as teacher) against plain sft, seconds per step
   demo      `run recipes/demo.yaml`: each stage's seconds and the evaluation share
 """
 
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from train_speed import bench_demo, bench_flops  # bench/ is the script's own folder
+from train_speed import bench_demo, bench_flops, bench_gkd  # bench/ is the script's own folder
 from selfcog_swift.inference import BATCH_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,8 +211,8 @@ def bench_eval(reps: int, model: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="start,eval,mix,run,flops,demo",
-                        help="comma-separated: start, eval, mix, run, flops, demo")
+    parser.add_argument("--only", default="start,eval,mix,run,flops,gkd,demo",
+                        help="comma-separated: start, eval, mix, run, flops, gkd, demo")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--mix-gb", type=float, default=1.0, help="size of the generated mixing input")
     parser.add_argument("--eval-model", default="smollm2", choices=["smollm2", "tiny"])
@@ -223,7 +224,7 @@ def main() -> None:
         results.update(json.loads(path.read_text()))
     jobs = {"start": lambda: bench_start(args.reps), "eval": lambda: bench_eval(args.reps, args.eval_model),
             "mix": lambda: bench_mix(max(1, args.reps - 1), args.mix_gb), "run": lambda: bench_run(max(1, args.reps - 1)),
-            "flops": bench_flops, "demo": bench_demo}
+            "flops": bench_flops, "gkd": bench_gkd, "demo": bench_demo}
     for name in args.only.split(","):
         print(f"bench: {name} …", flush=True)
         results.update(jobs[name]())

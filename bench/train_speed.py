@@ -5,6 +5,9 @@ flops  This machine's float32 matmul peak (torch, the thread count sft runs with
        under a few settings swift offers on a CPU (the recipe as it is, group_by_length, one thread).
        packing and padding_free are not among them: swift 4.6 refuses both without flash attention
        (sft_args._check_padding_free), which has no CPU build.
+gkd    swift's GKD (rlhf_type gkd, the base model as its own teacher with the LoRA adapter disabled)
+       against plain sft on the same mix: seconds per step, off-policy (lmbda 0) and swift's default
+       half on-policy (lmbda 0.5, the student generates an answer for every other batch).
 demo   `run recipes/demo.yaml` once into output/bench/demo: each stage's seconds and the share of
        the evaluation stages (before, choose, after). The base model's answers come from the cache
        when an earlier run made them (`before_cached` says which).
@@ -106,6 +109,43 @@ def bench_flops() -> dict:
     for row in rows.values():
         row["speed_vs_recipe"] = round(row["real_tokens_per_second"] / base["real_tokens_per_second"], 3)
     return {"sft_flops": rows, "sft_flops_ratio": base["ratio"], "sft_padding_share": base["padding_share"]}
+
+
+GKD_STEPS = 6
+
+
+def _seconds_per_step(pipeline: str, argv: list[str], env: dict, out: Path) -> float:
+    code = (f"import sys; from swift.pipelines import {pipeline}_main as main; main(sys.argv[1:])")
+    done = subprocess.run([PY, "-c", code, *argv], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **OFFLINE, **env})
+    if done.returncode != 0:
+        raise SystemExit(f"bench gkd ({pipeline}) failed:\n{done.stderr[-3000:]}")
+    (run_dir,) = out.glob("v*-*")
+    records = [json.loads(line) for line in (run_dir / "logging.jsonl").read_text().splitlines()]
+    speed = [r["train_speed(s/it)"] for r in records if "train_speed(s/it)" in r][-1]
+    shutil.rmtree(run_dir)
+    return speed
+
+
+def bench_gkd() -> dict:
+    sets = [f"train.max_steps={GKD_STEPS}", "train.eval_steps=100000", "train.save_steps=100000",
+            "train.logging_steps=1", "data.val_split=0"]
+    result = {}
+    for name, extra in (("sft", []), ("gkd_offpolicy", ["--lmbda", "0"]), ("gkd_half_onpolicy", ["--lmbda", "0.5"])):
+        print(f"bench: gkd: {name} …", flush=True)
+        out = WORK / "gkd" / name
+        argv, env = _render_sft([f"output_dir={out}", *sets])
+        data = argv[argv.index("--dataset") + 1]
+        subprocess.run([PY, "-m", "selfcog_swift", "data", "recipes/demo.yaml", "--out", data,
+                        *[t for s in [f"output_dir={out}", *sets] for t in ("--set", s)]], cwd=ROOT, check=True,
+                       capture_output=True)
+        if name != "sft":
+            model = argv[argv.index("--model") + 1]
+            argv = [*argv, "--rlhf_type", "gkd", "--teacher_model", model, "--max_completion_length", "64", *extra]
+        result[name] = _seconds_per_step("rlhf" if name != "sft" else "sft", argv, env, out)
+    return {"gkd_seconds_per_step": result,
+            "gkd_offpolicy_vs_sft": round(result["gkd_offpolicy"] / result["sft"], 2),
+            "gkd_half_onpolicy_vs_sft": round(result["gkd_half_onpolicy"] / result["sft"], 2)}
 
 
 def bench_demo() -> dict:
