@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 from . import scoring
 from .inference import generate, load_engine, swap_adapter
 from .probes import IDENTITY_SUITES, Probe
-from .retention import answer_nll, change, perplexity_change, real_text, text_nll
+from .retention import answer_nll, change, perplexity_change, real_text, text_nll, text_windows
 
 LANGS = ("zh", "en")
 # Checkpoint choice: at most this many identity and this many general validation questions.
@@ -45,20 +45,13 @@ def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Pr
     drift = {lang: _mean([v for (lg, _, _), v in zip(items, values) if lg == lang and v is not None]) for lang in LANGS}
     real = {}
     for lang in LANGS if with_real_text else ():
-        texts = real_text(lang)
-        with step(echo, _windows(pipeline, texts), f"real-text NLL {lang}") as tick:
-            real[lang] = text_nll(pipeline, texts, progress=tick).mean
+        windows = text_windows(pipeline.template.tokenizer, real_text(lang))
+        with step(echo, len(windows), f"real-text NLL {lang}") as tick:
+            real[lang] = text_nll(pipeline, windows, progress=tick).mean
     del pipeline
     gc.collect()
     return {"questions": answers[:len(questions)], "probes": probe_answers, "drift_nll": drift,
             "real_text_nll": real}
-
-
-def _windows(pipeline, texts: Sequence[str]) -> int:
-    from .retention import WINDOW_TOKENS
-
-    tokenizer = pipeline.template.tokenizer
-    return sum(-(-len(tokenizer(t, add_special_tokens=False)["input_ids"]) // WINDOW_TOKENS) for t in texts)
 
 
 def base_answers(model: str, infer_argv: list[str], questions: Sequence[str], probes: Sequence[Probe],

@@ -24,6 +24,8 @@ from .errors import SelfcogError
 REAL_TEXT = RESOURCES / "real_text.json"
 # Texts are cut into windows of this many tokens, so long documents weigh by length.
 WINDOW_TOKENS = 128
+# Sequences per forward pass when scoring NLL (answers or text windows).
+NLL_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -43,63 +45,62 @@ def answer_nll(pipeline, items: Sequence[tuple[list[dict], str]],
     """Mean per-token NLL of each answer after its conversation, under the pipeline's model.
 
     Encoded with swift's own template in train mode, so the tokens scored are exactly the
-    answer tokens swift would train on.
+    answer tokens swift would train on; batched by length like `text_nll`.
     """
-    import torch
-
-    template, model = pipeline.template, pipeline.infer_engine.model
+    template = pipeline.template
     template.set_mode("train")
-    values: list[Optional[float]] = []
     try:
-        for messages, answer in items:
-            encoded = template.encode({"messages": [*messages, {"role": "assistant", "content": answer}]})
-            ids = torch.tensor([encoded["input_ids"]], device=model.device)
-            labels = torch.tensor([encoded["labels"]], device=model.device)
-            nll = _token_nll(model, ids, labels)
-            values.append(nll.mean)
-            if progress:
-                progress(1)
+        encoded = [template.encode({"messages": [*messages, {"role": "assistant", "content": answer}]})
+                   for messages, answer in items]
     finally:
         template.set_mode("transformers")
-    return values
+    rows = _rows_nll(pipeline, [(e["input_ids"], e["labels"]) for e in encoded], progress)
+    return [row.mean for row in rows]
 
 
-def _token_nll(model, ids, labels, attention_mask=None) -> Nll:
-    import torch
-
-    with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=attention_mask).logits.float()
-    target = labels[:, 1:]
-    mask = target != -100
-    logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
-    picked = logprobs.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return Nll(float(-(picked[mask]).sum()), int(mask.sum()))
-
-
-def text_nll(pipeline, texts: Sequence[str], batch_size: int = 8,
-             progress: Optional[Callable[[int], None]] = None) -> Nll:
-    """Summed token NLL of plain texts (no chat template), in windows of WINDOW_TOKENS, batched."""
+def _rows_nll(pipeline, rows: Sequence[tuple[list[int], list[int]]],
+              progress: Optional[Callable[[int], None]] = None) -> list[Nll]:
+    """Summed NLL of each (input ids, labels) row, -100 labels unscored; rows of similar length are
+    run together, padded on the right (a causal model's real positions never see the padding)."""
     import torch
 
     tokenizer, model = pipeline.template.tokenizer, pipeline.infer_engine.model
+    pad = tokenizer.pad_token_id or 0
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+    results: list[Optional[Nll]] = [None] * len(rows)
+    for start in range(0, len(order), NLL_BATCH):
+        chunk = order[start:start + NLL_BATCH]
+        width = max(len(rows[i][0]) for i in chunk)
+        ids = torch.tensor([rows[i][0] + [pad] * (width - len(rows[i][0])) for i in chunk], device=model.device)
+        labels = torch.tensor([rows[i][1] + [-100] * (width - len(rows[i][1])) for i in chunk], device=model.device)
+        mask = torch.tensor([[1] * len(rows[i][0]) + [0] * (width - len(rows[i][0])) for i in chunk],
+                            device=model.device)
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+        target = labels[:, 1:]
+        scored = target != -100
+        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+        picked = logprobs.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        for row, index in enumerate(chunk):
+            results[index] = Nll(float(-picked[row][scored[row]].sum()), int(scored[row].sum()))
+        if progress:
+            progress(len(chunk))
+    return results
+
+
+def text_nll(pipeline, windows: Sequence[list[int]], progress: Optional[Callable[[int], None]] = None) -> Nll:
+    """Summed token NLL of plain text cut into windows (`text_windows`), batched."""
+    rows = _rows_nll(pipeline, [(w, w) for w in windows], progress)
+    return Nll(sum(r.total for r in rows), sum(r.tokens for r in rows))
+
+
+def text_windows(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Each text's tokens (no special tokens) cut into windows of WINDOW_TOKENS, one-token tails dropped."""
     windows = []
     for text in texts:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         windows += [ids[i:i + WINDOW_TOKENS] for i in range(0, len(ids), WINDOW_TOKENS) if len(ids[i:i + WINDOW_TOKENS]) > 1]
-    windows.sort(key=len)  # equal lengths batch without padding
-    total, count = 0.0, 0
-    for start in range(0, len(windows), batch_size):
-        chunk = windows[start:start + batch_size]
-        width = max(len(w) for w in chunk)
-        pad = tokenizer.pad_token_id or 0
-        ids = torch.tensor([w + [pad] * (width - len(w)) for w in chunk], device=model.device)
-        labels = torch.tensor([w + [-100] * (width - len(w)) for w in chunk], device=model.device)
-        mask = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in chunk], device=model.device)
-        nll = _token_nll(model, ids, labels, mask)
-        total, count = total + nll.total, count + nll.tokens
-        if progress:
-            progress(len(chunk))
-    return Nll(total, count)
+    return windows
 
 
 def real_text(lang: str) -> list[str]:
