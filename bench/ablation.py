@@ -37,6 +37,8 @@ VARIANTS = {
                                                      "train.learning_rate=5.0e-4"]),
     "vii": ("greedy replay, twice the identity rows (400)", ["data.datasets=[]", f"data.replay={GREEDY}",
                                                             "data.self_cognition=400"]),
+    "viii": ("sampled replay, twice the identity rows (400)", ["data.datasets=[]", f"data.replay={SAMPLED}",
+                                                              "data.self_cognition=400"]),
 }
 
 
