@@ -39,6 +39,10 @@ VARIANTS = {
                                                             "data.self_cognition=400"]),
     "viii": ("sampled replay, twice the identity rows (400)", ["data.datasets=[]", f"data.replay={SAMPLED}",
                                                               "data.self_cognition=400"]),
+    "ix": ("the old demo mix, batches grouped by length", ["data.datasets=[{path: builtin:general, sample: 400}]",
+                                                             "data.replay=null", "swift_args.sft.group_by_length=true"]),
+    "x": ("greedy replay, 400 identity rows, batches grouped by length",
+          ["data.datasets=[]", f"data.replay={GREEDY}", "data.self_cognition=400", "swift_args.sft.group_by_length=true"]),
 }
 
 
