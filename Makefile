@@ -46,7 +46,9 @@ train: setup
 demo: setup
 	$(PY) -m selfcog_swift run recipes/demo.yaml
 
+# swift's GKD trainer imports msgspec, which ms-swift does not declare; only the gkd bench needs it.
 bench: setup
+	@$(PY) -m pip install -q msgspec==0.22.0
 	$(PY) bench/run.py
 
 ablation: setup
