@@ -134,6 +134,7 @@ def bench_gkd() -> dict:
     for name, extra in (("sft", []), ("gkd_offpolicy", ["--lmbda", "0"]), ("gkd_half_onpolicy", ["--lmbda", "0.5"])):
         print(f"bench: gkd: {name} …", flush=True)
         out = WORK / "gkd" / name
+        shutil.rmtree(out, ignore_errors=True)  # one run folder per setting
         argv, env = _render_sft([f"output_dir={out}", *sets])
         data = argv[argv.index("--dataset") + 1]
         subprocess.run([PY, "-m", "selfcog_swift", "data", "recipes/demo.yaml", "--out", data,
