@@ -2,7 +2,7 @@
 
 flops  This machine's float32 matmul peak (torch, the thread count sft runs with) against the sft
        stage's achieved FLOP/s on the demo recipe, and the share of padding tokens in its batches,
-       under a few settings swift offers on a CPU (batches grouped by length as the demo does, swift's
+       under a few settings swift offers on a CPU (batches grouped by length, swift's
        default random batches on two threads and on one).
        packing and padding_free are not among them: swift 4.6 refuses both without flash attention
        (sft_args._check_padding_free), which has no CPU build.
@@ -41,7 +41,7 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 STEPS, WARMUP = 12, 2
 # Square matmul for the peak: large enough that the kernel, not the call, is measured.
 PEAK_N = 2048
-# The demo as it is (batches grouped by length) against swift's default random batches.
+# Batches grouped by length against swift's default random batches (the demo's: see recipes/demo.yaml).
 GROUPED, RANDOM = "swift_args.sft.group_by_length=true", "swift_args.sft.group_by_length=false"
 SETTINGS = {
     "grouped": ([GROUPED], 2),
