@@ -90,6 +90,13 @@ def _comparable(value):
     return sorted(value) if isinstance(value, (list, set, tuple)) else value
 
 
+def by_length(lengths: Sequence[int], size: int) -> list[list[int]]:
+    """Indices in batches of `size`, similar lengths together: a batch is padded to its longest
+    member. Callers put each result back at its index, so the order asked is kept."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[start:start + size] for start in range(0, len(order), size)]
+
+
 def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, batch: bool = True,
              sampling: Optional[dict] = None, progress: Optional[Callable[[int], None]] = None) -> list[str]:
     """Answers to whole conversations (lists of {role, content}), batched by default; greedy unless
@@ -99,12 +106,9 @@ def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, b
     config = RequestConfig(**{"max_tokens": max_new_tokens, "temperature": 0, **(sampling or {})})
     requests = [InferRequest(messages=list(messages)) for messages in prompts]
     engine = pipeline.infer_engine
-    size = BATCH_SIZE if batch else 1
-    # Similar lengths side by side: a batch is padded to its longest prompt.
-    order = sorted(range(len(requests)), key=lambda i: sum(len(m["content"] or "") for m in prompts[i]))
+    lengths = [sum(len(m["content"] or "") for m in messages) for messages in prompts]
     answers: list = [None] * len(requests)
-    for start in range(0, len(order), size):
-        chunk = order[start:start + size]
+    for chunk in by_length(lengths, BATCH_SIZE if batch else 1):
         for index, reply in zip(chunk, engine.infer([requests[i] for i in chunk], request_config=config,
                                                    use_tqdm=False)):
             answers[index] = answer_text(reply.choices[0].message.content or "")

@@ -64,12 +64,12 @@ def _rows_nll(pipeline, rows: Sequence[tuple[list[int], list[int]]],
     run together, padded on the right (a causal model's real positions never see the padding)."""
     import torch
 
+    from .inference import by_length
+
     tokenizer, model = pipeline.template.tokenizer, pipeline.infer_engine.model
     pad = tokenizer.pad_token_id or 0
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
     results: list[Optional[Nll]] = [None] * len(rows)
-    for start in range(0, len(order), NLL_BATCH):
-        chunk = order[start:start + NLL_BATCH]
+    for chunk in by_length([len(ids) for ids, _ in rows], NLL_BATCH):
         width = max(len(rows[i][0]) for i in chunk)
         ids = torch.tensor([rows[i][0] + [pad] * (width - len(rows[i][0])) for i in chunk], device=model.device)
         labels = torch.tensor([rows[i][1] + [-100] * (width - len(rows[i][1])) for i in chunk], device=model.device)
