@@ -67,23 +67,24 @@ def matmul_peak(threads: int, seconds: float = 3.0) -> float:
     return float(done.stdout.split()[-1])
 
 
-def _render_sft(sets: list[str]) -> tuple[list[str], dict]:
+def _sft_with_data(sets: list[str]) -> tuple[list[str], dict]:
+    """The demo's sft argv and env under these --set overrides, with the mix it trains on written
+    (replay answers cached under the output dir after the first time)."""
     args = [t for s in sets for t in ("--set", s)]
     got = subprocess.run([PY, "-m", "selfcog_swift", "render", "recipes/demo.yaml", "--stage", "sft", "--format",
                           "json", *args], cwd=ROOT, capture_output=True, text=True, check=True)
     sft = json.loads(got.stdout)["sft"]
-    return sft["argv"][2:], sft["env"]
+    argv = sft["argv"][2:]
+    subprocess.run([PY, "-m", "selfcog_swift", "data", "recipes/demo.yaml", "--out",
+                    argv[argv.index("--dataset") + 1], *args], cwd=ROOT, check=True, capture_output=True)
+    return argv, sft["env"]
 
 
 def sft_speed(name: str, extra: list[str], threads: int) -> dict:
     out = WORK / "flops"
     sets = [f"output_dir={out}", f"train.max_steps={STEPS + WARMUP + 1}", "train.eval_steps=100000",
             "train.save_steps=100000", "train.logging_steps=1", *extra]
-    argv, env = _render_sft(sets)
-    # The demo's own mix (replay answers cached under the output dir after the first time).
-    data = argv[argv.index("--dataset") + 1]
-    subprocess.run([PY, "-m", "selfcog_swift", "data", "recipes/demo.yaml", "--out", data,
-                    *[t for s in sets for t in ("--set", s)]], cwd=ROOT, check=True, capture_output=True)
+    argv, env = _sft_with_data(sets)
     report = WORK / f"sft-{name}.json"
     done = subprocess.run([PY, str(ROOT / "bench" / "sft_probe.py"), str(report), *argv], cwd=ROOT,
                           capture_output=True, text=True, env={**os.environ, **OFFLINE, **env,
@@ -143,11 +144,7 @@ def bench_gkd() -> dict:
         print(f"bench: gkd: {name} …", flush=True)
         out = WORK / "gkd" / name
         shutil.rmtree(out, ignore_errors=True)  # one run folder per setting
-        argv, env = _render_sft([f"output_dir={out}", *sets])
-        data = argv[argv.index("--dataset") + 1]
-        subprocess.run([PY, "-m", "selfcog_swift", "data", "recipes/demo.yaml", "--out", data,
-                        *[t for s in [f"output_dir={out}", *sets] for t in ("--set", s)]], cwd=ROOT, check=True,
-                       capture_output=True)
+        argv, env = _sft_with_data([f"output_dir={out}", *sets])
         if name != "sft":
             model = argv[argv.index("--model") + 1]
             argv = [*argv, "--rlhf_type", "gkd", "--teacher_model", model, "--max_completion_length", "64", *extra]
