@@ -18,7 +18,7 @@ import tempfile
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 from . import RESOURCES
 from .errors import SelfcogError
@@ -170,6 +170,15 @@ def _estimate_tokens(messages: list[dict]) -> float:
     return whole + (len(text) - whole) / CHARS_PER_TOKEN
 
 
+def filled(row, is_identity: bool, identity) -> list[dict]:
+    """A row's messages as written: normalised, identity rows with the name and author filled in."""
+    messages = normalise(row)
+    if is_identity:
+        lang = _row_lang(row, messages)
+        messages = [{**m, "content": fill_identity(m["content"], lang, identity)} for m in messages]
+    return messages
+
+
 class _Writer:
     """Writes rows, checks them, and keeps the counts the summary reports."""
 
@@ -180,11 +189,9 @@ class _Writer:
         self.langs_named: set[str] = set()
 
     def write(self, row, is_identity: bool) -> None:
-        messages = normalise(row)
+        messages = filled(row, is_identity, self.identity)
         if is_identity:
-            lang = _row_lang(row, messages)
-            messages = [{**m, "content": fill_identity(m["content"], lang, self.identity)} for m in messages]
-            self._note_identity(lang, messages)
+            self._note_identity(_row_lang(row, messages), messages)
         for message in messages:
             leftover = _PLACEHOLDER.search(message["content"])
             if leftover:
@@ -218,7 +225,60 @@ def _keys(sources: list[_Source], seed: int) -> array:
     return keys
 
 
-def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None) -> MixSummary:
+def batch_rows(recipe) -> int:
+    """Rows in one optimizer micro-step across all processes: what one length bucket must hold."""
+    launch = recipe.launch
+    return recipe.train.batch_size * (launch.nproc_per_node or 1) * (launch.nnodes or 1)
+
+
+def val_rows(total: int, share: float) -> int:
+    """How many rows swift's --split_dataset_ratio takes for validation (swift's own formula)."""
+    return max(int(total * share), 1) if share else 0
+
+
+def token_counter(model: str) -> Optional[Callable[[str], int]]:
+    """Tokens of a text under a local model folder's tokenizer.json (the `tokenizers` library, no
+    torch); None when there is none (a hub id not yet downloaded): the character estimate is used."""
+    path = Path(model) / "tokenizer.json"
+    if not path.is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def _similar_length_order(keys: array, sources: list[_Source], recipe,
+                          count_tokens: Optional[Callable[[str], int]]) -> array:
+    """The shuffled keys re-ordered so each batch holds rows of similar length, batches in random
+    order: swift pads a batch to its longest row, and random batches of short identity rows and
+    long answers are mostly padding. Its own length grouping (group_by_length) sorts whole
+    stretches of steps, so the identity rows come in blocks and are learned, then overwritten.
+    Swift reads this order as written (render turns its shuffles off) and splits validation off
+    the end, so the validation rows (drawn at random) go last."""
+    held = val_rows(len(keys), recipe.data.val_split)
+    train, tail = keys[:len(keys) - held], keys[len(keys) - held:]
+    lengths = {}
+    for key in train:
+        index, sid = divmod(key, len(sources))
+        source = sources[sid]
+        try:
+            messages = filled(source.raw(index), source.is_identity, recipe.identity)
+        except RowError as exc:
+            raise SelfcogError(f"{source.where(index)}: {exc}") from None
+        lengths[key] = (sum(count_tokens(m["content"]) for m in messages) if count_tokens
+                        else _estimate_tokens(messages))
+    ordered = sorted(train, key=lengths.__getitem__)
+    size = batch_rows(recipe)
+    full = len(ordered) - len(ordered) % size
+    batches = [ordered[start:start + size] for start in range(0, full, size)]
+    random.Random(f"{recipe.train.seed}:batches").shuffle(batches)
+    # A short batch stays last: anywhere else it would shift every later batch off its bucket.
+    return array("q", [key for batch in batches for key in batch] + ordered[full:] + list(tail))
+
+
+def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None,
+        count_tokens: Optional[Callable[[str], int]] = None) -> MixSummary:
     """Write identity rows (filled) and the recipe's datasets, exact counts, shuffled, to one JSONL.
 
     The file is written next to `out_path` and renamed into place only when every check passed,
@@ -229,6 +289,8 @@ def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None) 
         recipe: A validated recipe; `recipe.train.seed` makes the mix reproducible byte for byte.
         out_path: The JSONL to write.
         replay_file: The base model's answers to mix in whole (replay.build), if the recipe replays.
+        count_tokens: The model's token count of a text, for train.batches: similar_length
+            (token_counter); without it, an estimate from characters.
 
     Returns:
         Counts per source, identity share, estimated tokens and the file's sha256.
@@ -241,6 +303,8 @@ def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None) 
     sources = [_Source(*plan) for plan in _plans(recipe, replay_file)]  # every count checked before any file is read
     try:
         keys = _keys(sources, recipe.train.seed)
+        if recipe.train.batches == "similar_length":
+            keys = _similar_length_order(keys, sources, recipe, count_tokens)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
         try:

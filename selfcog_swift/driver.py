@@ -257,10 +257,15 @@ def build_replay(recipe: Recipe, echo: Echo = print):
 
 def mix_data(recipe: Recipe, out: str, echo: Echo = print):
     """The mixed training file: identity rows, datasets and, when the recipe replays, the replay rows."""
-    from .data import mix
-
     replay = build_replay(recipe, echo) if recipe.data.replay else None
-    return mix(recipe, out, Path(replay.path) if replay else None)
+    return _mix(recipe, out, replay.path if replay else None)
+
+
+def _mix(recipe: Recipe, out: str, replay_path: Optional[str]):
+    from .data import mix, token_counter
+
+    counter = token_counter(sft_value(recipe, "model")) if recipe.train.batches == "similar_length" else None
+    return mix(recipe, out, Path(replay_path) if replay_path else None, counter)
 
 
 def _replay(state: RunState, recipe: Recipe, echo: Echo) -> None:
@@ -272,11 +277,9 @@ def _replay(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
 
 def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
-    from .data import mix
-
     replay = state.data.get("replay")
     with run_stage(state, "data", [], echo):
-        summary = mix(recipe, data_path(recipe), Path(replay["path"]) if replay else None)
+        summary = _mix(recipe, data_path(recipe), replay["path"] if replay else None)
         state.data["data"] = summary.to_json()
     echo(summary.table())
     from .guards import advice

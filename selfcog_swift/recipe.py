@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SelfcogError
 
@@ -123,6 +123,9 @@ class TrainSection(_Section):
     save_total_limit: Optional[int] = Field(2, ge=1, description="Keep at most N checkpoints (best and last kept)")
     gradient_checkpointing: bool = Field(True, description="Trade compute for memory")
     seed: int = Field(42, description="Seed for data mixing and training")
+    batches: Literal["random", "similar_length"] = Field(
+        "random", description="random: swift shuffles; similar_length: the mix is written in batches of rows of "
+        "similar length, in random order, and swift reads it as written (little padding: ~2x faster on CPU)")
 
 
 class LaunchSection(_Section):
@@ -195,6 +198,19 @@ class Recipe(_Section):
     swift_args: dict[StageName, dict[str, Any]] = Field(
         default_factory=dict, description="Any other swift flag per stage: {sft: {flag: value}, export: …, infer: …}"
     )
+
+    @model_validator(mode="after")
+    def _batches_need_the_written_order(self):
+        if self.train.batches != "similar_length":
+            return self
+        if self.data.source == "swift" and self.data.self_cognition:
+            raise ValueError("train.batches: similar_length needs every row in the mix file, but data.source: swift "
+                             "adds the hub's identity rows at train time; use data.source: builtin")
+        sft = self.swift_args.get("sft", {})
+        for flag in ("group_by_length", "dataset_shuffle", "train_dataloader_shuffle", "streaming"):
+            if sft.get(flag) not in (None, False):
+                raise ValueError(f"train.batches: similar_length orders the rows itself; drop swift_args.sft.{flag}")
+        return self
 
 
 def json_schema() -> dict:
@@ -319,9 +335,20 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
     return model
 
 
+def _loc(error: dict) -> tuple:
+    """Where an error is. A check across sections (Recipe's validators) has no place of its own:
+    its message starts with the field at fault ("train.batches: ..."), which is taken as its place."""
+    if error["loc"] or error["type"] != "value_error":
+        return tuple(error["loc"])
+    field = str(error["ctx"]["error"]).split(": ", 1)[0]
+    return tuple(field.split("."))
+
+
 def _describe(error: dict) -> str:
-    loc = tuple(error["loc"])
+    loc = _loc(error)
     dotted = ".".join(str(part) for part in loc)
+    if not error["loc"] and error["type"] == "value_error":
+        return str(error["ctx"]["error"])
     if error["type"] == "extra_forbidden":
         owner = _model_at(loc[:-1])
         known = list(owner.model_fields) if owner else []
@@ -354,7 +381,7 @@ def load_recipe(path: Union[str, Path], sets: tuple[str, ...] = ()) -> Recipe:
         return Recipe.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        line = next((ln for _, node in nodes if (ln := _line_of(node, tuple(first["loc"]))) is not None), None)
+        line = next((ln for _, node in nodes if (ln := _line_of(node, _loc(first))) is not None), None)
         where = f"{path}:{line}" if line else str(path)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise SelfcogError(f"{where}: {_describe(first)}{more}") from None

@@ -178,6 +178,9 @@ def _sft_args(recipe: Recipe) -> list[tuple[str, object]]:
         ("save_total_limit", tr.save_total_limit),
         ("gradient_checkpointing", tr.gradient_checkpointing),
         ("seed", tr.seed),
+        # similar_length: the mix file is already in batch order (data.py); swift must keep it.
+        ("dataset_shuffle", False if tr.batches == "similar_length" else None),
+        ("train_dataloader_shuffle", False if tr.batches == "similar_length" else None),
         ("ddp_backend", launch.ddp_backend),
         ("deepspeed", launch.deepspeed),
         ("fsdp", launch.fsdp),
