@@ -1,3 +1,5 @@
 from .cli import main
 
-main()
+# Guarded: evaluation workers (engines.py) start by spawn, which imports the parent's __main__ again.
+if __name__ == "__main__":
+    main()
