@@ -23,6 +23,9 @@ PY = sys.executable
 # Gates off: every variant runs to the end and is measured.
 NO_GATE = ["evaluate.min_identity_rate=0", "evaluate.max_leak_rate=1", "evaluate.max_overreach_rate=1",
            "evaluate.max_drift=100", "evaluate.max_perplexity_increase=100"]
+# Rows i-xi train in one process of two threads, 8 rows a step, as the demo did before xii.
+ONE_PROCESS = ["launch.nproc_per_node=null", "launch.ddp_backend=null", "train.batch_size=8"]
+TWO_PROCESSES = ["launch.nproc_per_node=2", "launch.ddp_backend=gloo", "train.batch_size=4"]
 GREEDY = "{sample: 400, temperature: 0}"
 SAMPLED = "{sample: 400, temperature: 0.7, top_p: 0.9}"
 VARIANTS = {
@@ -43,16 +46,17 @@ VARIANTS = {
                                                              "data.replay=null", "swift_args.sft.group_by_length=true"]),
     "x": ("greedy replay, 400 identity rows, batches grouped by length",
           ["data.datasets=[]", f"data.replay={GREEDY}", "data.self_cognition=400", "swift_args.sft.group_by_length=true"]),
+    "xi": ("viii with batches of similar length (train.batches)", ["data.datasets=[]", f"data.replay={SAMPLED}",
+                                                                   "data.self_cognition=400",
+                                                                   "train.batches=similar_length"]),
+    "xii": ("viii on two training processes of one thread, 4 rows each (the demo)",
+            ["data.datasets=[]", f"data.replay={SAMPLED}", "data.self_cognition=400", *TWO_PROCESSES]),
 }
 
 
-# Rows i-viii were measured with swift's default sampler; the demo now groups batches by length.
-UNGROUPED = "swift_args.sft.group_by_length=false"
-
-
 def run_variant(name: str, sets: list[str], out: Path) -> dict:
-    grouping = [] if any(s.startswith("swift_args.sft.group_by_length") for s in sets) else [UNGROUPED]
-    args = [t for s in [f"output_dir={out}", *NO_GATE, *grouping, *sets] for t in ("--set", s)]
+    launch = [] if any(s.startswith("launch.") for s in sets) else ONE_PROCESS
+    args = [t for s in [f"output_dir={out}", *NO_GATE, *launch, *sets] for t in ("--set", s)]
     start = time.perf_counter()
     log = out.parent / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Run swift's sft (the API `run` calls) while counting what every training forward pass computes.
 
     python bench/sft_probe.py OUT.json SFT_ARGV...
+    python -m torch.distributed.run --nproc_per_node=2 bench/sft_probe.py OUT.json SFT_ARGV...
 
 Writes OUT.json: per training step its wall seconds (between consecutive forward passes), tokens
 in the batch with and without padding, and the FLOPs of the step counted with the formula in
@@ -13,6 +14,7 @@ __call__. Evaluation passes are left out.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -45,6 +47,8 @@ def main() -> None:
     sft_main(argv)
     for step, following in zip(steps, steps[1:]):
         step["seconds"] = following["start"] - step["start"]
+    if "RANK" in os.environ:  # under torchrun: one report per rank, OUT with .rankN before .json
+        out = out.replace(".json", f".rank{os.environ['RANK']}.json")
     with open(out, "w", encoding="utf-8") as handle:
         json.dump({"shape": shape, "threads": torch.get_num_threads(), "steps": steps[:-1]}, handle, indent=1)
 

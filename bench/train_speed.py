@@ -2,8 +2,9 @@
 
 flops  This machine's float32 matmul peak (torch, the thread count sft runs with) against the sft
        stage's achieved FLOP/s on the demo recipe, and the share of padding tokens in its batches,
-       under a few settings swift offers on a CPU (batches grouped by length, swift's
-       default random batches on two threads and on one).
+       under a few settings (two training processes of one thread, the demo's; one process of
+       two threads with random batches, batches of similar length or swift's group_by_length;
+       one process of one thread). The peak is measured with as many processes at once.
        packing and padding_free are not among them: swift 4.6 refuses both without flash attention
        (sft_args._check_padding_free), which has no CPU build.
 gkd    swift's GKD (rlhf_type gkd, the base model as its own teacher with the LoRA adapter disabled)
@@ -41,21 +42,23 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 STEPS, WARMUP = 12, 2
 # Square matmul for the peak: large enough that the kernel, not the call, is measured.
 PEAK_N = 2048
-# The demo's batches of similar length (train.batches, written by the data stage) against swift's
-# random batches and swift's own group_by_length.
-SIMILAR, RANDOM = "train.batches=similar_length", "train.batches=random"
-GROUPED = [RANDOM, "swift_args.sft.group_by_length=true"]
-SETTINGS = {
-    "similar_length": ([SIMILAR], 2),
-    "grouped": (GROUPED, 2),
-    "random_batches": ([RANDOM], 2),
-    "random_one_thread": ([RANDOM], 1),
+# The demo trains in two processes of one thread (torchrun, gloo; 4 rows each, random batches).
+# Against it: one process of two threads (8 rows, random batches), the same with batches of similar
+# length (train.batches) or with swift's group_by_length, and one process of one thread.
+ONE_PROCESS = ["launch.nproc_per_node=null", "launch.ddp_backend=null", "train.batch_size=8"]
+SETTINGS = {  # name: (--set overrides, threads per process, processes)
+    "two_processes": ([], 1, 2),
+    "one_process": (ONE_PROCESS, 2, 1),
+    "one_process_similar_length": ([*ONE_PROCESS, "train.batches=similar_length"], 2, 1),
+    "one_process_grouped": ([*ONE_PROCESS, "swift_args.sft.group_by_length=true"], 2, 1),
+    "one_process_one_thread": (ONE_PROCESS, 1, 1),
 }
-DEMO_SETTING = "similar_length"
+DEMO_SETTING = "two_processes"
 EVALUATION_STAGES = ("before", "choose", "after")
 
 
-def matmul_peak(threads: int, seconds: float = 3.0) -> float:
+def matmul_peak(threads: int, processes: int = 1, seconds: float = 3.0) -> float:
+    """FLOP/s of square float32 matmuls: `processes` processes of `threads` threads each, at once."""
     code = ("import sys, time, torch\n"
             f"torch.set_num_threads({threads}); n = {PEAK_N}\n"
             "a, b = torch.randn(n, n), torch.randn(n, n)\n"
@@ -66,9 +69,9 @@ def matmul_peak(threads: int, seconds: float = 3.0) -> float:
             f"    while time.perf_counter() - t < {seconds / 5}: a @ b; r += 1\n"
             "    best = max(best, 2 * n ** 3 * r / (time.perf_counter() - t))\n"
             "print(best)\n")
-    done = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True,
-                          env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-    return float(done.stdout.split()[-1])
+    running = [subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": str(threads)}) for _ in range(processes)]
+    return sum(float(p.communicate()[0].split()[-1]) for p in running)
 
 
 def _sft_with_data(sets: list[str]) -> tuple[list[str], dict]:
@@ -84,23 +87,28 @@ def _sft_with_data(sets: list[str]) -> tuple[list[str], dict]:
     return argv, sft["env"]
 
 
-def sft_speed(name: str, extra: list[str], threads: int) -> dict:
+def sft_speed(name: str, extra: list[str], threads: int, processes: int) -> dict:
     out = WORK / "flops"
     sets = [f"output_dir={out}", f"train.max_steps={STEPS + WARMUP + 1}", "train.eval_steps=100000",
             "train.save_steps=100000", "train.logging_steps=1", *extra]
     argv, env = _sft_with_data(sets)
     report = WORK / f"sft-{name}.json"
-    done = subprocess.run([PY, str(ROOT / "bench" / "sft_probe.py"), str(report), *argv], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, **OFFLINE, **env,
-                                                                "OMP_NUM_THREADS": str(threads)})
+    probe = [str(ROOT / "bench" / "sft_probe.py"), str(report), *argv]
+    if processes > 1:  # as `swift sft` launches it with NPROC_PER_NODE set; each rank writes its own report
+        probe = ["-m", "torch.distributed.run", f"--nproc_per_node={processes}", *probe]
+    done = subprocess.run([PY, *probe], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **OFFLINE, **env, "OMP_NUM_THREADS": str(threads)})
     if done.returncode != 0:
         raise SystemExit(f"bench flops ({name}) failed:\n{done.stderr[-3000:]}")
     for run_dir in out.glob("v*-*"):
         shutil.rmtree(run_dir, ignore_errors=True)
-    steps = json.loads(report.read_text())["steps"][WARMUP:]
-    seconds = sum(s["seconds"] for s in steps)
+    reports = [WORK / f"sft-{name}.rank{r}.json" for r in range(processes)] if processes > 1 else [report]
+    ranks = [json.loads(path.read_text())["steps"][WARMUP:] for path in reports]
+    # A step lasts as long as its slowest rank; tokens and FLOPs are summed over the ranks.
+    seconds = sum(max(steps) for steps in zip(*[[s["seconds"] for s in r] for r in ranks]))
+    steps = [s for r in ranks for s in r]
     real, padded = sum(s["real_tokens"] for s in steps), sum(s["padded_tokens"] for s in steps)
-    return {"threads": threads, "seconds_per_step": round(seconds / len(steps), 2),
+    return {"threads": threads, "processes": processes, "seconds_per_step": round(seconds / len(ranks[0]), 2),
             "real_tokens_per_second": round(real / seconds, 1), "padding_share": round(1 - real / padded, 3),
             "achieved_gflops": round(sum(s["flops_real"] for s in steps) / seconds / 1e9, 1),
             "computed_gflops": round(sum(s["flops_all"] for s in steps) / seconds / 1e9, 1)}
@@ -108,14 +116,16 @@ def sft_speed(name: str, extra: list[str], threads: int) -> dict:
 
 def bench_flops() -> dict:
     rows = {}
-    for name, (extra, threads) in SETTINGS.items():
+    for path in WORK.glob("sft-*.json"):
+        path.unlink()
+    for name, (extra, threads, processes) in SETTINGS.items():
         print(f"bench: flops: {name} …", flush=True)
-        rows[name] = sft_speed(name, extra, threads)
-        rows[name]["peak_gflops"] = round(matmul_peak(threads) / 1e9, 1)
+        rows[name] = sft_speed(name, extra, threads, processes)
+        rows[name]["peak_gflops"] = round(matmul_peak(threads, processes) / 1e9, 1)
         rows[name]["ratio"] = round(rows[name]["achieved_gflops"] / rows[name]["peak_gflops"], 3)
-    base = rows["random_batches"]
+    base = rows["one_process"]
     for row in rows.values():
-        row["speed_vs_random_batches"] = round(row["real_tokens_per_second"] / base["real_tokens_per_second"], 3)
+        row["speed_vs_one_process"] = round(row["real_tokens_per_second"] / base["real_tokens_per_second"], 3)
     demo = rows[DEMO_SETTING]
     return {"sft_flops": rows, "sft_flops_ratio": demo["ratio"], "sft_padding_share": demo["padding_share"]}
 
@@ -141,7 +151,7 @@ def bench_gkd() -> dict:
 
     if importlib.util.find_spec("msgspec") is None:
         raise SystemExit("bench gkd: swift's GKD trainer needs msgspec (`make bench` installs it)")
-    sets = [f"train.max_steps={GKD_STEPS}", "train.eval_steps=100000", "train.save_steps=100000",
+    sets = [*ONE_PROCESS, f"train.max_steps={GKD_STEPS}", "train.eval_steps=100000", "train.save_steps=100000",
             "train.logging_steps=1", "data.val_split=0"]
     result = {}
     for name, extra in (("sft", []), ("gkd_offpolicy", ["--lmbda", "0"]), ("gkd_half_onpolicy", ["--lmbda", "0.5"])):
