@@ -23,8 +23,6 @@ PY = sys.executable
 # Gates off: every variant runs to the end and is measured.
 NO_GATE = ["evaluate.min_identity_rate=0", "evaluate.max_leak_rate=1", "evaluate.max_overreach_rate=1",
            "evaluate.max_drift=100", "evaluate.max_perplexity_increase=100"]
-# Rows i-xi train in one process of two threads, 8 rows a step, as the demo did before xii.
-ONE_PROCESS = ["launch.nproc_per_node=null", "launch.ddp_backend=null", "train.batch_size=8"]
 TWO_PROCESSES = ["launch.nproc_per_node=2", "launch.ddp_backend=gloo", "train.batch_size=4"]
 GREEDY = "{sample: 400, temperature: 0}"
 SAMPLED = "{sample: 400, temperature: 0.7, top_p: 0.9}"
@@ -49,14 +47,13 @@ VARIANTS = {
     "xi": ("viii with batches of similar length (train.batches)", ["data.datasets=[]", f"data.replay={SAMPLED}",
                                                                    "data.self_cognition=400",
                                                                    "train.batches=similar_length"]),
-    "xii": ("viii on two training processes of one thread, 4 rows each (the demo)",
+    "xii": ("viii on two training processes of one thread, 4 rows each",
             ["data.datasets=[]", f"data.replay={SAMPLED}", "data.self_cognition=400", *TWO_PROCESSES]),
 }
 
 
 def run_variant(name: str, sets: list[str], out: Path) -> dict:
-    launch = [] if any(s.startswith("launch.") for s in sets) else ONE_PROCESS
-    args = [t for s in [f"output_dir={out}", *NO_GATE, *launch, *sets] for t in ("--set", s)]
+    args = [t for s in [f"output_dir={out}", *NO_GATE, *sets] for t in ("--set", s)]
     start = time.perf_counter()
     log = out.parent / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

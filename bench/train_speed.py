@@ -2,9 +2,9 @@
 
 flops  This machine's float32 matmul peak (torch, the thread count sft runs with) against the sft
        stage's achieved FLOP/s on the demo recipe, and the share of padding tokens in its batches,
-       under a few settings (two training processes of one thread, the demo's; one process of
-       two threads with random batches, batches of similar length or swift's group_by_length;
-       one process of one thread). The peak is measured with as many processes at once.
+       under a few settings: the demo's (one process of two threads, random batches), two
+       processes of one thread, batches of similar length, swift's group_by_length, one thread.
+       The peak is measured with as many processes at once.
        packing and padding_free are not among them: swift 4.6 refuses both without flash attention
        (sft_args._check_padding_free), which has no CPU build.
 gkd    swift's GKD (rlhf_type gkd, the base model as its own teacher with the LoRA adapter disabled)
@@ -42,18 +42,18 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 STEPS, WARMUP = 12, 2
 # Square matmul for the peak: large enough that the kernel, not the call, is measured.
 PEAK_N = 2048
-# The demo trains in two processes of one thread (torchrun, gloo; 4 rows each, random batches).
-# Against it: one process of two threads (8 rows, random batches), the same with batches of similar
-# length (train.batches) or with swift's group_by_length, and one process of one thread.
-ONE_PROCESS = ["launch.nproc_per_node=null", "launch.ddp_backend=null", "train.batch_size=8"]
+# The demo trains in one process of two threads, 8 rows a step in random batches. Against it: two
+# processes of one thread (torchrun, gloo, 4 rows each), batches of similar length
+# (train.batches), swift's group_by_length, and one thread.
+TWO_PROCESSES = ["launch.nproc_per_node=2", "launch.ddp_backend=gloo", "train.batch_size=4"]
 SETTINGS = {  # name: (--set overrides, threads per process, processes)
-    "two_processes": ([], 1, 2),
-    "one_process": (ONE_PROCESS, 2, 1),
-    "one_process_similar_length": ([*ONE_PROCESS, "train.batches=similar_length"], 2, 1),
-    "one_process_grouped": ([*ONE_PROCESS, "swift_args.sft.group_by_length=true"], 2, 1),
-    "one_process_one_thread": (ONE_PROCESS, 1, 1),
+    "one_process": ([], 2, 1),
+    "two_processes": (TWO_PROCESSES, 1, 2),
+    "similar_length": (["train.batches=similar_length"], 2, 1),
+    "grouped": (["swift_args.sft.group_by_length=true"], 2, 1),
+    "one_thread": ([], 1, 1),
 }
-DEMO_SETTING = "two_processes"
+DEMO_SETTING = "one_process"
 EVALUATION_STAGES = ("before", "choose", "after")
 
 
@@ -151,7 +151,7 @@ def bench_gkd() -> dict:
 
     if importlib.util.find_spec("msgspec") is None:
         raise SystemExit("bench gkd: swift's GKD trainer needs msgspec (`make bench` installs it)")
-    sets = [*ONE_PROCESS, f"train.max_steps={GKD_STEPS}", "train.eval_steps=100000", "train.save_steps=100000",
+    sets = [f"train.max_steps={GKD_STEPS}", "train.eval_steps=100000", "train.save_steps=100000",
             "train.logging_steps=1", "data.val_split=0"]
     result = {}
     for name, extra in (("sft", []), ("gkd_offpolicy", ["--lmbda", "0"]), ("gkd_half_onpolicy", ["--lmbda", "0.5"])):
