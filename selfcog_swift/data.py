@@ -1,5 +1,6 @@
 """Fill the identity rows and mix them with the recipe's datasets and replay rows into one JSONL
-file: exact counts, shuffled, reproducible byte for byte from the seed.
+file: exact counts, shuffled (or in batches of similar length), reproducible byte for byte from
+the seed.
 
 No torch, no swift: the CLI imports this for `selfcog-swift data`. Memory stays bounded whatever
 the input size: each input is a `rows.RowFile` (8 bytes of offset a row), the draw keeps row
@@ -252,10 +253,10 @@ def _similar_length_order(keys: array, sources: list[_Source], recipe,
                           count_tokens: Optional[Callable[[str], int]]) -> array:
     """The shuffled keys re-ordered so each batch holds rows of similar length, batches in random
     order: swift pads a batch to its longest row, and random batches of short identity rows and
-    long answers are mostly padding. Its own length grouping (group_by_length) sorts whole
-    stretches of steps, so the identity rows come in blocks and are learned, then overwritten.
-    Swift reads this order as written (render turns its shuffles off) and splits validation off
-    the end, so the validation rows (drawn at random) go last."""
+    long answers are mostly padding. (swift's own group_by_length sorts whole stretches of steps
+    as well, so one kind of row comes in blocks of steps.) swift reads this order as written
+    (render turns its shuffles off) and splits validation off the end, so the validation rows
+    (drawn at random) go last."""
     held = val_rows(len(keys), recipe.data.val_split)
     train, tail = keys[:len(keys) - held], keys[len(keys) - held:]
     lengths = {}

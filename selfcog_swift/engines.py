@@ -4,7 +4,7 @@ On a CPU, two processes of one thread each do more than one process of two threa
 batch runs many small matmuls and much Python between them, which a second thread barely
 speeds up. Measured here (2 cores, SmolLM2-135M, 64 probes, 64 new tokens): one engine of two
 threads 80.6 s; two engines of one thread, each doing the same 64 probes at once, 119 s for twice
-the work: 1.35x. Where CUDA is available, or there is one core, the work runs in this process.
+the work: 1.35x. Where CUDA is available, or torch has one thread, the work runs in this process.
 
 Work is split in whole batches (prompts sorted by length, batches dealt out in turn), so each
 worker batches its share the same way one engine would.
@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence
 
 from .errors import SelfcogError
 
-# Worker processes on a CPU with that many cores or more; more would multiply the model's memory.
+# At most this many worker processes; more would multiply the model's memory.
 MAX_WORKERS = 2
 # Below this much weight a whole evaluation takes seconds, and starting a worker (about 10 s:
 # Python, torch and swift imported anew) is not repaid.
@@ -40,8 +40,8 @@ def _weight_bytes(infer_argv: list[str]) -> Optional[int]:
 
 
 def worker_count(infer_argv: list[str]) -> int:
-    """How many engines to run: $SELFCOG_EVAL_WORKERS if set; else MAX_WORKERS on a CPU with that
-    many cores for a model of MIN_WEIGHT_BYTES or more; else 1 (in this process)."""
+    """How many engines to run: $SELFCOG_EVAL_WORKERS if set; else, for a model of MIN_WEIGHT_BYTES
+    or more on a CPU, as many as torch's threads, at most MAX_WORKERS; else 1 (in this process)."""
     wanted = os.environ.get(WORKERS_ENV)
     if wanted:
         if not wanted.isdigit() or int(wanted) < 1:
@@ -52,8 +52,7 @@ def worker_count(infer_argv: list[str]) -> int:
     size = _weight_bytes(infer_argv)
     if torch.cuda.is_available() or (size is not None and size < MIN_WEIGHT_BYTES):
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(MAX_WORKERS, cores)
+    return min(MAX_WORKERS, torch.get_num_threads())  # the threads this process may use, shared out
 
 
 def _deal(sizes: Sequence[int], batch: int, workers: int) -> list[list[int]]:

@@ -125,7 +125,8 @@ class TrainSection(_Section):
     seed: int = Field(42, description="Seed for data mixing and training")
     batches: Literal["random", "similar_length"] = Field(
         "random", description="random: swift shuffles; similar_length: the mix is written in batches of rows of "
-        "similar length, in random order, and swift reads it as written (little padding: ~2x faster on CPU)")
+        "similar length, in random order, and swift reads it as written (less padding; on the demo's replay mix it "
+        "brought the bleed back: README, ablation row xi)")
 
 
 class LaunchSection(_Section):
