@@ -10,10 +10,12 @@ Comparisons (medians over --reps):
   start     `--help` and `render` vs `swift sft --help` (swift reaching argument parsing)
   mix       mixing a generated JSONL down to 100k rows vs swift's load_dataset(['file#100000'])
   eval      greedy generation of the probes one by one and in batches of 8-64 (swift's TransformersEngine)
+  workers   answers and their NLL on one engine of two threads vs two engines of one thread (engines.py)
   flops     sft's achieved FLOP/s on the demo against this machine's matmul peak, padding share,
             under a few settings (bench/train_speed.py)
   gkd       swift's GKD (base as teacher) against plain sft, seconds per step
-  demo      `run recipes/demo.yaml`: each stage's seconds and the evaluation share
+  demo      `run recipes/demo.yaml`: each stage's seconds, the evaluation share, and the run's floor
+            (its FLOPs at the matmul peak, bench/floor.py)
 """
 
 from __future__ import annotations
@@ -209,10 +211,43 @@ def bench_eval(reps: int, model: str) -> dict:
             "eval_batch_in_use": BATCH_SIZE, "eval_batch_speedup": round(seconds[1] / seconds[best], 2)}
 
 
+WORKERS = """
+import sys, time
+from selfcog_swift.engines import Engines
+from selfcog_swift.probes import load_probes
+from selfcog_swift.models import prepare
+argv = ["--model", str(prepare(sys.argv[1])), "--model_type", sys.argv[2], "--template", sys.argv[3]]
+prompts = [p.conversation(None) for p in load_probes()][: int(sys.argv[4])]
+start = time.perf_counter()
+with Engines(argv, workers=int(sys.argv[6])) as engines:
+    answers = engines.generate(prompts, int(sys.argv[5]))
+    engines.answer_nll([(p, a) for p, a in zip(prompts, answers)])
+print(time.perf_counter() - start)
+"""
+
+
+def bench_workers(reps: int, model: str) -> dict:
+    """Answers and their NLL on one engine of two threads vs two worker engines of one thread,
+    loading included (engines.py)."""
+    specs = {"smollm2": ("llama", "chatml"), "tiny": ("qwen2", "qwen")}
+    seconds = {}
+    for workers in (1, 2):
+        runs = []
+        for _ in range(reps):
+            got = subprocess.run([PY, "-c", WORKERS, model, *specs[model], str(EVAL_PROMPTS), str(EVAL_TOKENS),
+                                  str(workers)], cwd=ROOT, capture_output=True, text=True,
+                                 env={**os.environ, **OFFLINE, "OMP_NUM_THREADS": "2"})
+            if got.returncode != 0:
+                raise SystemExit(f"bench workers failed:\n{got.stderr[-3000:]}")
+            runs.append(float(got.stdout.split()[-1]))
+        seconds[workers] = round(statistics.median(runs), 1)
+    return {"eval_workers_seconds": seconds, "eval_workers_speedup": round(seconds[1] / seconds[2], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="start,eval,mix,run,flops,gkd,demo",
-                        help="comma-separated: start, eval, mix, run, flops, gkd, demo")
+    parser.add_argument("--only", default="start,eval,workers,mix,run,flops,gkd,demo",
+                        help="comma-separated: start, eval, workers, mix, run, flops, gkd, demo")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--mix-gb", type=float, default=1.0, help="size of the generated mixing input")
     parser.add_argument("--eval-model", default="smollm2", choices=["smollm2", "tiny"])
@@ -223,6 +258,7 @@ def main() -> None:
     if path.is_file():
         results.update(json.loads(path.read_text()))
     jobs = {"start": lambda: bench_start(args.reps), "eval": lambda: bench_eval(args.reps, args.eval_model),
+            "workers": lambda: bench_workers(max(1, args.reps - 2), args.eval_model),
             "mix": lambda: bench_mix(max(1, args.reps - 1), args.mix_gb), "run": lambda: bench_run(max(1, args.reps - 1)),
             "flops": bench_flops, "gkd": bench_gkd, "demo": bench_demo}
     for name in args.only.split(","):

@@ -12,7 +12,9 @@ gkd    swift's GKD (rlhf_type gkd, the base model as its own teacher with the Lo
        half on-policy (lmbda 0.5, the student generates an answer for every other batch).
 demo   `run recipes/demo.yaml` once into output/bench/demo: each stage's seconds and the share of
        the evaluation stages (before, choose, after). The base model's answers come from the cache
-       when an earlier run made them (`before_cached` says which).
+       when an earlier run made them (`before_cached` says which), the replay answers likewise
+       (`replay_cached`). Then the run's floor (bench/floor.py): its FLOPs at this machine's
+       matmul peak, for training and evaluation.
 
 FLOPs of one LoRA training sequence of T tokens (forward + backward), with P the weights of every
 matmul (the tied lm_head included; the embedding lookup is not a matmul), R the LoRA weights
@@ -185,7 +187,10 @@ def bench_demo() -> dict:
     manifest = json.loads(state.read_text(encoding="utf-8"))
     stages = {s["name"]: round(s["seconds"], 1) for s in manifest["stages"]}
     evaluation = sum(stages.get(s, 0) for s in EVALUATION_STAGES)
-    return {"demo_wall_seconds": round(wall, 1), "demo_stage_seconds": stages,
+    from floor import demo_floor  # bench/ is the script's own folder
+
+    cores = len(os.sched_getaffinity(0))  # the demo runs with torch's default: one thread a core
+    return {**demo_floor(out, matmul_peak(cores)), "demo_wall_seconds": round(wall, 1), "demo_stage_seconds": stages,
             "demo_before_cached": "come from the cache" in done.stdout,
             "demo_replay_cached": "(cached)" in done.stdout,
             "demo_gate_passed": done.returncode == 0, "demo_evaluation_share": round(evaluation / wall, 3)}
