@@ -45,12 +45,15 @@ STEPS, WARMUP = 12, 2
 # Square matmul for the peak: large enough that the kernel, not the call, is measured.
 PEAK_N = 2048
 # The demo trains in one process of two threads, 8 rows a step in random batches. Against it: two
-# processes of one thread (torchrun, gloo, 4 rows each), batches of similar length
+# processes of one thread (torchrun, gloo, 4 rows each), the same 8 rows a step as 4 forward
+# passes of 2 or 8 of 1 (gradient accumulation: less padding), batches of similar length
 # (train.batches), swift's group_by_length, and one thread.
 TWO_PROCESSES = ["launch.nproc_per_node=2", "launch.ddp_backend=gloo", "train.batch_size=4"]
 SETTINGS = {  # name: (--set overrides, threads per process, processes)
     "one_process": ([], 2, 1),
     "two_processes": (TWO_PROCESSES, 1, 2),
+    "accumulate_2x4": (["train.batch_size=2", "train.gradient_accumulation=4"], 2, 1),
+    "accumulate_1x8": (["train.batch_size=1", "train.gradient_accumulation=8"], 2, 1),
     "similar_length": (["train.batches=similar_length"], 2, 1),
     "grouped": (["swift_args.sft.group_by_length=true"], 2, 1),
     "one_thread": ([], 1, 1),
@@ -109,8 +112,10 @@ def sft_speed(name: str, extra: list[str], threads: int, processes: int) -> dict
     # A step lasts as long as its slowest rank; tokens and FLOPs are summed over the ranks.
     seconds = sum(max(steps) for steps in zip(*[[s["seconds"] for s in r] for r in ranks]))
     steps = [s for r in ranks for s in r]
+    # The probe times forward passes: with gradient accumulation, several make one optimizer step.
+    accumulation = int(argv[argv.index("--gradient_accumulation_steps") + 1])
     real, padded = sum(s["real_tokens"] for s in steps), sum(s["padded_tokens"] for s in steps)
-    return {"threads": threads, "processes": processes, "seconds_per_step": round(seconds / len(ranks[0]), 2),
+    return {"threads": threads, "processes": processes, "seconds_per_step": round(seconds * accumulation / len(ranks[0]), 2),
             "real_tokens_per_second": round(real / seconds, 1), "padding_share": round(1 - real / padded, 3),
             "achieved_gflops": round(sum(s["flops_real"] for s in steps) / seconds / 1e9, 1),
             "computed_gflops": round(sum(s["flops_all"] for s in steps) / seconds / 1e9, 1)}
