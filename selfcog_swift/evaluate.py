@@ -223,7 +223,9 @@ def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list
                 if engines is not None:
                     engines.close()
                     gc.collect()
-                engines = Engines(argv_for(checkpoint))
+                # In this process: a few dozen validation questions do not repay starting workers
+                # (measured here: the choose stage took 127 s on two workers, 77-88 s in one process).
+                engines = Engines(argv_for(checkpoint), workers=1)
             with step(echo, len(probes) + len(references), f"choose: {Path(checkpoint).name}") as tick:
                 answers = engines.generate([p.conversation(recipe.model.system) for p in probes],
                                            recipe.evaluate.max_new_tokens, progress=tick)
