@@ -240,17 +240,22 @@ def test_builtin_dataset_prefix(tmp_path):
 # --------------------------------------------------------------------------- memory
 
 
+# Peak memory from /proc's VmHWM: ru_maxrss keeps the parent's high-water mark across fork and
+# exec, so a child of a large pytest process would start "at" the parent's size.
 CHILD = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     from selfcog_swift.data import mix
     from selfcog_swift.recipe import Recipe
+    def peak_kb():
+        with open("/proc/self/status") as status:
+            return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
     recipe = Recipe.model_validate({"model": {"id": "builtin:tiny"}, "identity": json.loads(sys.argv[3]),
                                     "data": {"self_cognition": 0, "datasets": [{"path": sys.argv[1], "sample": 20000}]}})
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_kb()
     start = time.perf_counter()
     summary = mix(recipe, sys.argv[2])
-    print(json.dumps({"before_kb": before, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      "seconds": time.perf_counter() - start, "total": summary.total}))
+    print(json.dumps({"before_kb": before, "peak_kb": peak_kb(), "seconds": time.perf_counter() - start,
+                      "total": summary.total}))
 """)
 
 
