@@ -10,7 +10,8 @@ Comparisons (medians over --reps):
   start     `--help` and `render` vs `swift sft --help` (swift reaching argument parsing)
   mix       mixing a generated JSONL down to 100k rows vs swift's load_dataset(['file#100000'])
   eval      greedy generation of the probes one by one and in batches of 8-64 (swift's TransformersEngine)
-  workers   answers and their NLL on one engine of two threads vs two engines of one thread (engines.py)
+  workers   answers to every probe and their NLL on one engine of two threads vs two engines of one
+            thread, loading included (engines.py)
   flops     sft's achieved FLOP/s on the demo against this machine's matmul peak, padding share,
             under a few settings (bench/train_speed.py)
   gkd       swift's GKD (base as teacher) against plain sft, seconds per step
@@ -226,15 +227,19 @@ print(time.perf_counter() - start)
 """
 
 
+# The workers job asks every probe, as the after stage does (fewer stay in one process: MIN_WORK).
+WORKER_PROMPTS, WORKER_TOKENS = 10_000, 64
+
+
 def bench_workers(reps: int, model: str) -> dict:
-    """Answers and their NLL on one engine of two threads vs two worker engines of one thread,
-    loading included (engines.py)."""
+    """Answers to every probe and their NLL on one engine of two threads vs two worker engines of
+    one thread, loading included (engines.py)."""
     specs = {"smollm2": ("llama", "chatml"), "tiny": ("qwen2", "qwen")}
     seconds = {}
     for workers in (1, 2):
         runs = []
         for _ in range(reps):
-            got = subprocess.run([PY, "-c", WORKERS, model, *specs[model], str(EVAL_PROMPTS), str(EVAL_TOKENS),
+            got = subprocess.run([PY, "-c", WORKERS, model, *specs[model], str(WORKER_PROMPTS), str(WORKER_TOKENS),
                                   str(workers)], cwd=ROOT, capture_output=True, text=True,
                                  env={**os.environ, **OFFLINE, "OMP_NUM_THREADS": "2"})
             if got.returncode != 0:

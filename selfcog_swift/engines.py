@@ -1,10 +1,12 @@
 """One model, loaded in several single-thread worker processes that share the evaluation work.
 
-On a CPU, two processes of one thread each do more than one process of two threads: decoding a
-batch runs many small matmuls and much Python between them, which a second thread barely
+On a CPU, two processes of one thread each answer more than one process of two threads: decoding
+a batch runs many small matmuls and much Python between them, which a second thread barely
 speeds up. Measured here (2 cores, SmolLM2-135M, 64 probes, 64 new tokens): one engine of two
 threads 80.6 s; two engines of one thread, each doing the same 64 probes at once, 119 s for twice
-the work: 1.35x. Where CUDA is available, or torch has one thread, the work runs in this process.
+the work: 1.35x. Starting the workers costs about 15 s (Python, torch and swift imported anew,
+the model loaded twice), so small jobs stay in this process (MIN_WORK), as they do where CUDA is
+available or torch has one thread.
 
 Work is split in whole batches (prompts sorted by length, batches dealt out in turn), so each
 worker batches its share the same way one engine would.
@@ -21,9 +23,10 @@ from .errors import SelfcogError
 
 # At most this many worker processes; more would multiply the model's memory.
 MAX_WORKERS = 2
-# Below this much weight a whole evaluation takes seconds, and starting a worker (about 10 s:
-# Python, torch and swift imported anew) is not repaid.
+# Below this much weight, or below this many prompts, starting the workers is not repaid
+# (`bench/run.py --only workers`: 64 prompts took 102.5 s on two workers, 88.6 s in one process).
 MIN_WEIGHT_BYTES = 100 << 20
+MIN_WORK = 128
 # Seconds between checks that the workers are still alive while waiting for them.
 POLL_SECONDS = 2.0
 WORKERS_ENV = "SELFCOG_EVAL_WORKERS"
@@ -39,9 +42,10 @@ def _weight_bytes(infer_argv: list[str]) -> Optional[int]:
     return sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".safetensors", ".bin", ".pt"))
 
 
-def worker_count(infer_argv: list[str]) -> int:
+def worker_count(infer_argv: list[str], work: Optional[int] = None) -> int:
     """How many engines to run: $SELFCOG_EVAL_WORKERS if set; else, for a model of MIN_WEIGHT_BYTES
-    or more on a CPU, as many as torch's threads, at most MAX_WORKERS; else 1 (in this process)."""
+    or more on a CPU and at least MIN_WORK prompts (`work`, when known), as many as torch's
+    threads, at most MAX_WORKERS; else 1 (in this process)."""
     wanted = os.environ.get(WORKERS_ENV)
     if wanted:
         if not wanted.isdigit() or int(wanted) < 1:
@@ -50,7 +54,7 @@ def worker_count(infer_argv: list[str]) -> int:
     import torch
 
     size = _weight_bytes(infer_argv)
-    if torch.cuda.is_available() or (size is not None and size < MIN_WEIGHT_BYTES):
+    if torch.cuda.is_available() or (size is not None and size < MIN_WEIGHT_BYTES) or (work or MIN_WORK) < MIN_WORK:
         return 1
     return min(MAX_WORKERS, torch.get_num_threads())  # the threads this process may use, shared out
 
@@ -67,15 +71,15 @@ def _deal(sizes: Sequence[int], batch: int, workers: int) -> list[list[int]]:
 
 def _run(pipeline, op: str, payload, progress):
     from .inference import generate, swap_adapter
-    from .retention import _rows_nll, answer_nll, text_windows
+    from .retention import answer_nll, text_nll, text_windows
 
     if op == "generate":
         prompts, max_new_tokens, sampling = payload
         return generate(pipeline, prompts, max_new_tokens, sampling=sampling, progress=progress)
     if op == "answer_nll":
         return answer_nll(pipeline, payload, progress)
-    if op == "rows_nll":
-        return _rows_nll(pipeline, [(w, w) for w in payload], progress)
+    if op == "text_nll":
+        return text_nll(pipeline, payload, progress)
     if op == "windows":
         return text_windows(pipeline.template.tokenizer, payload)
     if op == "swap":
@@ -112,9 +116,9 @@ def _worker(index: int, infer_argv: list[str], threads: int, remote_code: bool, 
 class Engines:
     """The model of a `swift infer` argument list, loaded once per worker; a context manager."""
 
-    def __init__(self, infer_argv: list[str], workers: Optional[int] = None):
+    def __init__(self, infer_argv: list[str], workers: Optional[int] = None, work: Optional[int] = None):
         self.infer_argv = list(infer_argv)
-        self.workers = workers or worker_count(self.infer_argv)
+        self.workers = workers or worker_count(self.infer_argv, work)
         self.pipeline = None
         self._procs: list = []
         if self.workers == 1:
@@ -219,8 +223,11 @@ class Engines:
         """retention.text_nll over the workers."""
         from .retention import NLL_BATCH, Nll
 
-        rows = self._split("rows_nll", windows, [len(w) for w in windows], NLL_BATCH, progress, lambda share: share)
-        return Nll(sum(r.total for r in rows), sum(r.tokens for r in rows))
+        if self.pipeline is not None:
+            return _run(self.pipeline, "text_nll", list(windows), progress)
+        shares = _deal([len(w) for w in windows], NLL_BATCH, self.workers)
+        parts = self._each("text_nll", [[windows[i] for i in share] for share in shares], progress)
+        return Nll(sum(p.total for p in parts), sum(p.tokens for p in parts))  # sums add up
 
     def text_windows(self, texts: Sequence[str]) -> list[list[int]]:
         """retention.text_windows with the model's tokenizer."""

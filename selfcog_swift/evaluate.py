@@ -33,8 +33,8 @@ def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Pr
     from .console import step
     from .engines import Engines
 
-    with Engines(infer_argv) as engines:
-        conversations = [_single(q, system) for q in questions] + [p.conversation(system) for p in probes]
+    conversations = [_single(q, system) for q in questions] + [p.conversation(system) for p in probes]
+    with Engines(infer_argv, work=len(conversations)) as engines:
         with step(echo, len(conversations), "answers") as tick:
             answers = engines.generate(conversations, max_new_tokens, progress=tick)
         probe_answers = answers[len(questions):]

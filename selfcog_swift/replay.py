@@ -179,7 +179,7 @@ def _answer(infer_argv: list[str], prompts: list[tuple[str, str]], generation: d
     system = generation["system"]
     conversations = [[*([{"role": "system", "content": system}] if system else []),
                       {"role": "user", "content": prompt}] for _, prompt in prompts]
-    with Engines(infer_argv) as engines:
+    with Engines(infer_argv, work=len(conversations)) as engines:
         echo(f"replay: the base model answers {len(prompts)} prompts")
         with step(echo, len(prompts), "replay answers") as tick:
             return engines.generate(conversations, generation["max_new_tokens"], progress=tick,

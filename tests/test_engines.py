@@ -31,6 +31,19 @@ def test_small_models_stay_in_this_process(tmp_path, monkeypatch):
     assert engines.worker_count(["--model", str(tmp_path)]) == 2
 
 
+def test_large_models_use_workers_for_large_jobs_only(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.delenv(engines.WORKERS_ENV, raising=False)
+    with (tmp_path / "model.safetensors").open("wb") as handle:  # sparse: the size is what counts
+        handle.truncate(engines.MIN_WEIGHT_BYTES)
+    argv = ["--model", str(tmp_path)]
+    assert engines.worker_count(argv, work=engines.MIN_WORK - 1) == 1
+    expected = 1 if torch.cuda.is_available() else min(engines.MAX_WORKERS, torch.get_num_threads())
+    assert engines.worker_count(argv, work=engines.MIN_WORK) == expected
+    assert engines.worker_count(argv) == expected
+
+
 @pytest.mark.e2e
 def test_two_workers_give_what_one_engine_gives(tiny):
     argv = ["--model", str(tiny), "--model_type", "qwen2", "--template", "qwen"]
