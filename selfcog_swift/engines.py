@@ -5,8 +5,9 @@ a batch runs many small matmuls and much Python between them, which a second thr
 speeds up. Measured here (2 cores, SmolLM2-135M, 64 probes, 64 new tokens): one engine of two
 threads 80.6 s; two engines of one thread, each doing the same 64 probes at once, 119 s for twice
 the work: 1.35x. Starting the workers costs about 15 s (Python, torch and swift imported anew,
-the model loaded twice), so small jobs stay in this process (MIN_WORK), as they do where CUDA is
-available or torch has one thread.
+the model loaded twice): on every probe with their NLL, loading included, one process took 269 s
+and two workers 233 s (1.15x, `bench/run.py --only workers`). Small jobs stay in this process
+(MIN_WORK), as they do where CUDA is available or torch has one thread.
 
 Work is split in whole batches (prompts sorted by length, batches dealt out in turn), so each
 worker batches its share the same way one engine would.
