@@ -34,6 +34,7 @@ from pathlib import Path
 
 from train_speed import bench_demo, bench_flops, bench_gkd  # bench/ is the script's own folder
 from selfcog_swift.inference import BATCH_SIZE
+from selfcog_swift.models import builtin
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -194,12 +195,17 @@ EVAL_BATCHES = (8, 16, 32, 64)
 EVAL_PROMPTS, EVAL_TOKENS = 64, 48
 
 
+def _swift_spec(model: str) -> tuple[str, str]:
+    """model_type and template of a builtin model, from the registry `render` uses."""
+    spec = builtin(model)
+    return spec.model_type, spec.template
+
+
 def bench_eval(reps: int, model: str) -> dict:
-    specs = {"smollm2": ("llama", "chatml"), "tiny": ("qwen2", "qwen")}
     runs: dict[int, list[float]] = {}
     code = EVAL.replace("EVAL_BATCHES", repr(EVAL_BATCHES))
     for _ in range(reps):
-        got = subprocess.run([PY, "-c", code, model, *specs[model], str(EVAL_PROMPTS), str(EVAL_TOKENS)], cwd=ROOT,
+        got = subprocess.run([PY, "-c", code, model, *_swift_spec(model), str(EVAL_PROMPTS), str(EVAL_TOKENS)], cwd=ROOT,
                              capture_output=True, text=True, env={**os.environ, **OFFLINE})
         if got.returncode != 0:
             raise SystemExit(f"bench eval failed:\n{got.stderr[-3000:]}")
@@ -234,12 +240,11 @@ WORKER_PROMPTS, WORKER_TOKENS = 10_000, 64
 def bench_workers(reps: int, model: str) -> dict:
     """Answers to every probe and their NLL on one engine of two threads vs two worker engines of
     one thread, loading included (engines.py)."""
-    specs = {"smollm2": ("llama", "chatml"), "tiny": ("qwen2", "qwen")}
     seconds = {}
     for workers in (1, 2):
         runs = []
         for _ in range(reps):
-            got = subprocess.run([PY, "-c", WORKERS, model, *specs[model], str(WORKER_PROMPTS), str(WORKER_TOKENS),
+            got = subprocess.run([PY, "-c", WORKERS, model, *_swift_spec(model), str(WORKER_PROMPTS), str(WORKER_TOKENS),
                                   str(workers)], cwd=ROOT, capture_output=True, text=True,
                                  env={**os.environ, **OFFLINE, "OMP_NUM_THREADS": "2"})
             if got.returncode != 0:

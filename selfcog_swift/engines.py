@@ -55,7 +55,9 @@ def worker_count(infer_argv: list[str], work: Optional[int] = None) -> int:
     import torch
 
     size = _weight_bytes(infer_argv)
-    if torch.cuda.is_available() or (size is not None and size < MIN_WEIGHT_BYTES) or (work or MIN_WORK) < MIN_WORK:
+    small_model = size is not None and size < MIN_WEIGHT_BYTES
+    small_job = work is not None and work < MIN_WORK
+    if torch.cuda.is_available() or small_model or small_job:
         return 1
     return min(MAX_WORKERS, torch.get_num_threads())  # the threads this process may use, shared out
 
@@ -206,18 +208,19 @@ class Engines:
     def generate(self, prompts: Sequence[Sequence[dict]], max_new_tokens: int, sampling: Optional[dict] = None,
                  progress: Optional[Callable[[int], None]] = None) -> list[str]:
         """inference.generate over the workers."""
-        from .inference import BATCH_SIZE
+        from .inference import BATCH_SIZE, prompt_chars
 
-        sizes = [sum(len(m["content"] or "") for m in messages) for messages in prompts]
+        sizes = [prompt_chars(messages) for messages in prompts]
         return self._split("generate", prompts, sizes, BATCH_SIZE, progress,
                            lambda share: (share, max_new_tokens, sampling))
 
     def answer_nll(self, items: Sequence[tuple[list[dict], str]],
                    progress: Optional[Callable[[int], None]] = None) -> list[Optional[float]]:
         """retention.answer_nll over the workers."""
+        from .inference import prompt_chars
         from .retention import NLL_BATCH
 
-        sizes = [sum(len(m["content"] or "") for m in messages) + len(answer) for messages, answer in items]
+        sizes = [prompt_chars(messages) + len(answer) for messages, answer in items]
         return self._split("answer_nll", items, sizes, NLL_BATCH, progress, lambda share: share)
 
     def text_nll(self, windows: Sequence[list[int]], progress: Optional[Callable[[int], None]] = None):

@@ -211,7 +211,6 @@ def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list
     if not any(p.asks == "both" for p in probes) or not found:
         return [], None
     from .console import step
-
     from .engines import Engines
 
     names, authors = identity_forms(recipe)

@@ -104,6 +104,11 @@ def by_length(lengths: Sequence[int], size: int) -> list[list[int]]:
     return [order[start:start + size] for start in range(0, len(order), size)]
 
 
+def prompt_chars(messages: Sequence[dict]) -> int:
+    """A conversation's length in characters: what prompts are batched by."""
+    return sum(len(m["content"] or "") for m in messages)
+
+
 def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, batch: bool = True,
              sampling: Optional[dict] = None, progress: Optional[Callable[[int], None]] = None) -> list[str]:
     """Answers to whole conversations (lists of {role, content}), batched by default; greedy unless
@@ -113,7 +118,7 @@ def generate(pipeline, prompts: Sequence[Sequence[dict]], max_new_tokens: int, b
     config = RequestConfig(**{"max_tokens": max_new_tokens, "temperature": 0, **(sampling or {})})
     requests = [InferRequest(messages=list(messages)) for messages in prompts]
     engine = pipeline.infer_engine
-    lengths = [sum(len(m["content"] or "") for m in messages) for messages in prompts]
+    lengths = [prompt_chars(messages) for messages in prompts]
     answers: list = [None] * len(requests)
     for chunk in by_length(lengths, BATCH_SIZE if batch else 1):
         for index, reply in zip(chunk, engine.infer([requests[i] for i in chunk], request_config=config,

@@ -336,20 +336,24 @@ def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
     return model
 
 
+def _across_sections(error: dict) -> Optional[str]:
+    """The message of a check across sections (Recipe's validators), else None. Such a check has
+    no place of its own: its message starts with the field at fault ("train.batches: ...")."""
+    return str(error["ctx"]["error"]) if not error["loc"] and error["type"] == "value_error" else None
+
+
 def _loc(error: dict) -> tuple:
-    """Where an error is. A check across sections (Recipe's validators) has no place of its own:
-    its message starts with the field at fault ("train.batches: ..."), which is taken as its place."""
-    if error["loc"] or error["type"] != "value_error":
-        return tuple(error["loc"])
-    field = str(error["ctx"]["error"]).split(": ", 1)[0]
-    return tuple(field.split("."))
+    """Where an error is: its own place, or the field an across-sections message starts with."""
+    message = _across_sections(error)
+    return tuple(message.split(": ", 1)[0].split(".")) if message else tuple(error["loc"])
 
 
 def _describe(error: dict) -> str:
+    message = _across_sections(error)
+    if message:
+        return message
     loc = _loc(error)
     dotted = ".".join(str(part) for part in loc)
-    if not error["loc"] and error["type"] == "value_error":
-        return str(error["ctx"]["error"])
     if error["type"] == "extra_forbidden":
         owner = _model_at(loc[:-1])
         known = list(owner.model_fields) if owner else []
