@@ -9,66 +9,17 @@ in that folder's `manifest.json`; `--resume` continues from it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 from . import checkpoints
 from .errors import SelfcogError, StageError
-from .recipe import Recipe, is_builtin
-from .render import StageCommand, data_path, render_script, serve_script, stage_command, stages_for
+from .invocation import infer_argv_for, prepare_model, sft_value, stage_env, template_of
+from .recipe import Recipe
+from .render import data_path, render_script, serve_script, stage_command, stages_for
 from .runstate import Echo, RunState, banner, resume_argv, run_dirs, run_stage
-
-
-@contextmanager
-def stage_env(command: StageCommand):
-    """The stage's launch environment (offline switches, devices) for the duration of the call."""
-    saved = {key: os.environ.get(key) for key, _ in command.env}
-    os.environ.update(dict(command.env))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def sft_value(recipe: Recipe, flag: str) -> Optional[str]:
-    """What the rendered sft command passes for one flag (the base model, the template)."""
-    return dict(stage_command(recipe, "sft").args).get(flag)
-
-
-def with_model(command: StageCommand, model: str) -> StageCommand:
-    """The infer command pointed at another model (the base model for the "before" answers)."""
-    args = tuple((flag, model if flag == "model" else value) for flag, value in command.args)
-    return StageCommand(command.stage, command.env, args)
-
-
-def prepare_model(recipe: Recipe) -> None:
-    """Build a builtin model if needed, and apply the recipe's trust_remote_code policy."""
-    from .inference import allow_remote_code
-
-    allow_remote_code(recipe.model.trust_remote_code)
-    if is_builtin(recipe.model.id):
-        from .models import prepare
-
-        prepare(recipe.model.id.split(":", 1)[1])
-
-
-def _template(recipe: Recipe) -> tuple[Optional[str], Optional[str]]:
-    """swift's template for the run and its default system prompt (None when swift detects it)."""
-    name = sft_value(recipe, "template")
-    if name is None:
-        return None, None
-    from swift.template import TEMPLATE_MAPPING
-
-    meta = TEMPLATE_MAPPING.get(name)
-    return name, getattr(meta, "default_system", None)
 
 
 def check_prompts(recipe: Recipe) -> None:
@@ -76,7 +27,7 @@ def check_prompts(recipe: Recipe) -> None:
     from .guards import check_system_prompt
 
     model = Path(sft_value(recipe, "model"))
-    name, default = _template(recipe)
+    name, default = template_of(recipe)
     check_system_prompt(recipe, name, default, model if model.is_dir() else None)
 
 
@@ -84,7 +35,7 @@ def fix_served_prompt(recipe: Recipe, model_dir: str, echo: Echo) -> None:
     """The served model's chat template defaults to the trained system prompt."""
     from .guards import set_default_system
 
-    system = recipe.model.system or _template(recipe)[1]
+    system = recipe.model.system or template_of(recipe)[1]
     if system:
         set_default_system(Path(model_dir), system)
         echo(f"{model_dir}: chat template now defaults to the system prompt {system!r}")
@@ -189,15 +140,6 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
 
 def served_model(state: RunState) -> str:
     return state.data["merged"] or state.data["checkpoint"]["path"]
-
-
-def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
-    """The rendered infer command aimed at a model folder, or at a LoRA checkpoint on the base."""
-    command = stage_command(recipe, "infer")
-    if (Path(model) / "adapter_config.json").is_file():
-        base = sft_value(recipe, "model")
-        return [*with_model(command, base).argv(), "--adapters", model]
-    return with_model(command, model).argv()
 
 
 def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo) -> None:

@@ -36,7 +36,7 @@ def deploy_argv(model: str, recipe: Optional[Recipe], host: str, port: int, infe
         recipe: Supplies template, system prompt and the base model of a LoRA checkpoint; without it
             swift reads them from the folder's args.json.
     """
-    from .driver import infer_argv_for
+    from .invocation import infer_argv_for
     from .inference import model_argv
 
     argv = infer_argv_for(recipe, model) if recipe else model_argv(model)
@@ -69,11 +69,11 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optiona
     Raises:
         SelfcogError: MODEL is no model folder, checkpoint or run folder.
     """
-    from . import driver, runstate, standalone
+    from . import invocation, runstate
 
-    target = standalone.resolve_evaluated(model)
+    target = invocation.resolve_evaluated(model)
     if recipe is not None:
-        driver.prepare_model(recipe)
+        invocation.prepare_model(recipe)
     else:
         from .inference import allow_remote_code
 
@@ -81,7 +81,7 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optiona
     argv = deploy_argv(target, recipe, host, port, backend())
     runstate.banner(echo, "serve", [shlex.join(["swift", "deploy", *argv])])
     env = stage_command(recipe, "infer") if recipe else None
-    with driver.stage_env(env) if env else nullcontext():
+    with invocation.stage_env(env) if env else nullcontext():
         from swift.pipelines.infer.deploy import SwiftDeploy
 
         pipeline = SwiftDeploy(argv)

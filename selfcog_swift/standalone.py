@@ -7,25 +7,11 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from .driver import infer_argv_for, prepare_model, sft_value, stage_env
+from .invocation import infer_argv_for, prepare_model, resolve_evaluated, sft_value, stage_env
 from .errors import SelfcogError
 from .recipe import Recipe
 from .render import stage_command
 from .runstate import Echo
-
-
-def resolve_evaluated(model: str) -> str:
-    """A run folder stands for the model it produced (merged, else the chosen checkpoint)."""
-    from .inference import model_argv
-
-    manifest = Path(model) / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return data.get("merged") or data["checkpoint"]["path"]
-    if not Path(model).exists() and (model.startswith((".", "/")) or Path(model).suffix):
-        raise SelfcogError(f"{model}: no such model folder")
-    model_argv(model)  # a folder that is neither a model nor adapters fails here, with its name
-    return model
 
 
 def _loadable(model: str) -> bool:

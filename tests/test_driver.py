@@ -133,7 +133,7 @@ def test_merged_model_loads_with_plain_transformers_and_defaults_to_the_trained_
 def test_swapping_in_another_checkpoint_matches_loading_it_afresh(smoke_run):
     """The choose stage loads the base once and swaps each checkpoint's LoRA weights in."""
     from selfcog_swift.checkpoints import list_checkpoints
-    from selfcog_swift.driver import infer_argv_for
+    from selfcog_swift.invocation import infer_argv_for
     from selfcog_swift.inference import load_engine, swap_adapter
     from selfcog_swift.recipe import Recipe
     from selfcog_swift.retention import answer_nll

@@ -117,7 +117,7 @@ def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path, truste
     (folder / "config.json").write_text(json.dumps(config))
     argv = ["--model", str(folder), "--model_type", "qwen2", "--template", "qwen"]
     sets = (f"model.id={folder}", f"model.trust_remote_code={str(trusted).lower()}")
-    code = ("from selfcog_swift.driver import prepare_model\n"
+    code = ("from selfcog_swift.invocation import prepare_model\n"
             "from selfcog_swift.inference import ask, generate, load_engine\n"
             "from selfcog_swift.recipe import load_recipe\n"
             f"prepare_model(load_recipe({str(BASE)!r}, {sets!r}))\n"
