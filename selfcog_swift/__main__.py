@@ -1,5 +1,5 @@
 from .cli import main
 
-# Guarded: evaluation workers (engines.py) start by spawn, which imports the parent's __main__ again.
+# Guarded so that importing this module (multiprocessing's spawn does) runs nothing.
 if __name__ == "__main__":
     main()

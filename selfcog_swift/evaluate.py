@@ -31,25 +31,25 @@ def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Pr
     model's answers to the general probes (its own answers when `drift_answers` is None), and the
     NLL of public real text per language. A Console as `echo` gets a progress bar per step."""
     from .console import step
-    from .engines import Engines
+    from .inference import generate, load_engine
+    from .retention import answer_nll, text_nll, text_windows
 
+    pipeline = load_engine(infer_argv)
     conversations = [_single(q, system) for q in questions] + [p.conversation(system) for p in probes]
-    with Engines(infer_argv, work=len(conversations)) as engines:
-        with step(echo, len(conversations), "answers") as tick:
-            answers = engines.generate(conversations, max_new_tokens, progress=tick)
-        probe_answers = answers[len(questions):]
-        targets = probe_answers if drift_answers is None else drift_answers
-        items = [(p.lang, p.conversation(system), a) for p, a in zip(probes, targets)
-                 if p.suite == "general" and a.strip()]
-        with step(echo, len(items), "drift NLL") as tick:
-            values = engines.answer_nll([(c, a) for _, c, a in items], tick)
-        drift = {lang: _mean([v for (lg, _, _), v in zip(items, values) if lg == lang and v is not None])
-                 for lang in LANGS}
-        real = {}
-        for lang in LANGS if with_real_text else ():
-            windows = engines.text_windows(real_text(lang))
-            with step(echo, len(windows), f"real-text NLL {lang}") as tick:
-                real[lang] = engines.text_nll(windows, progress=tick).mean
+    with step(echo, len(conversations), "answers") as tick:
+        answers = generate(pipeline, conversations, max_new_tokens, progress=tick)
+    probe_answers = answers[len(questions):]
+    targets = probe_answers if drift_answers is None else drift_answers
+    items = [(p.lang, p.conversation(system), a) for p, a in zip(probes, targets) if p.suite == "general" and a.strip()]
+    with step(echo, len(items), "drift NLL") as tick:
+        values = answer_nll(pipeline, [(c, a) for _, c, a in items], tick)
+    drift = {lang: _mean([v for (lg, _, _), v in zip(items, values) if lg == lang and v is not None]) for lang in LANGS}
+    real = {}
+    for lang in LANGS if with_real_text else ():
+        windows = text_windows(pipeline.template.tokenizer, real_text(lang))
+        with step(echo, len(windows), f"real-text NLL {lang}") as tick:
+            real[lang] = text_nll(pipeline, windows, progress=tick).mean
+    del pipeline
     gc.collect()
     return {"questions": answers[:len(questions)], "probes": probe_answers, "drift_nll": drift,
             "real_text_nll": real}
@@ -211,36 +211,31 @@ def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list
     if not any(p.asks == "both" for p in probes) or not found:
         return [], None
     from .console import step
-    from .engines import Engines
+    from .inference import generate, load_engine, swap_adapter
+    from .retention import answer_nll
 
     names, authors = identity_forms(recipe)
-    scored, engines = [], None
-    try:
-        for order, checkpoint in enumerate(found):
-            # One base load for all checkpoints: later ones only swap in their LoRA weights.
-            if engines is None or not engines.swap(str(checkpoint)):
-                if engines is not None:
-                    engines.close()
-                    gc.collect()
-                # In this process: a few dozen validation questions do not repay starting workers
-                # (measured here: the choose stage took 127 s on two workers, 77-88 s in one process).
-                engines = Engines(argv_for(checkpoint), workers=1)
-            with step(echo, len(probes) + len(references), f"choose: {Path(checkpoint).name}") as tick:
-                answers = engines.generate([p.conversation(recipe.model.system) for p in probes],
-                                           recipe.evaluate.max_new_tokens, progress=tick)
-                nll = _mean([v for v in engines.answer_nll(references, tick) if v is not None])
-            rates = side_scores(probes, answers, names, authors, [])
-            identity = scoring.rate([scoring.identity_hit(a, p.asks, names, authors)
-                                     for p, a in zip(probes, answers) if p.asks != "none"])
-            overreach = scoring.rate([bool(scoring.mentioned(a, [*names, *authors]))
-                                      for p, a in zip(probes, answers) if p.asks == "none"])
-            scored.append({"path": str(checkpoint), "step": int(Path(checkpoint).name.rsplit("-", 1)[-1]),
-                           "identity_rate": identity["rate"],
-                           "overreach_rate": overreach["rate"] if overreach else 0.0,
-                           "nll": nll, "order": order, "languages": rates["languages"]})
-    finally:
-        if engines is not None:
-            engines.close()
+    scored, pipeline = [], None
+    for order, checkpoint in enumerate(found):
+        # One base load for all checkpoints: later ones only swap in their LoRA weights.
+        if pipeline is None or not swap_adapter(pipeline, str(checkpoint)):
+            pipeline = None
+            gc.collect()
+            pipeline = load_engine(argv_for(checkpoint))
+        with step(echo, len(probes) + len(references), f"choose: {Path(checkpoint).name}") as tick:
+            answers = generate(pipeline, [p.conversation(recipe.model.system) for p in probes],
+                               recipe.evaluate.max_new_tokens, progress=tick)
+            nll = _mean([v for v in answer_nll(pipeline, references, tick) if v is not None])
+        rates = side_scores(probes, answers, names, authors, [])
+        identity = scoring.rate([scoring.identity_hit(a, p.asks, names, authors)
+                                 for p, a in zip(probes, answers) if p.asks != "none"])
+        overreach = scoring.rate([bool(scoring.mentioned(a, [*names, *authors]))
+                                  for p, a in zip(probes, answers) if p.asks == "none"])
+        scored.append({"path": str(checkpoint), "step": int(Path(checkpoint).name.rsplit("-", 1)[-1]),
+                       "identity_rate": identity["rate"],
+                       "overreach_rate": overreach["rate"] if overreach else 0.0,
+                       "nll": nll, "order": order, "languages": rates["languages"]})
+    del pipeline
     gc.collect()
     best = max(scored, key=lambda s: (s["identity_rate"] - s["overreach_rate"], -(s["nll"] or 0), s["order"]))
     counts = f"{sum(p.asks == 'both' for p in probes)} identity and {sum(p.asks == 'none' for p in probes)} general"

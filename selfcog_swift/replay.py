@@ -174,17 +174,16 @@ def build(recipe, infer_argv: list[str], base_model: str, echo=print) -> ReplayS
 
 def _answer(infer_argv: list[str], prompts: list[tuple[str, str]], generation: dict, echo) -> list[str]:
     from .console import step
-    from .engines import Engines
+    from .inference import generate, load_engine
 
     system = generation["system"]
     conversations = [[*([{"role": "system", "content": system}] if system else []),
                       {"role": "user", "content": prompt}] for _, prompt in prompts]
-    with Engines(infer_argv, work=len(conversations)) as engines:
-        echo(f"replay: the base model answers {len(prompts)} prompts")
-        with step(echo, len(prompts), "replay answers") as tick:
-            return engines.generate(conversations, generation["max_new_tokens"], progress=tick,
-                                    sampling={k: generation[k] for k in ("temperature", "top_p", "repetition_penalty",
-                                                                         "seed")})
+    pipeline = load_engine(infer_argv)
+    echo(f"replay: the base model answers {len(prompts)} prompts")
+    with step(echo, len(prompts), "replay answers") as tick:
+        return generate(pipeline, conversations, generation["max_new_tokens"], progress=tick,
+                        sampling={k: generation[k] for k in ("temperature", "top_p", "repetition_penalty", "seed")})
 
 
 def _write(recipe, path: Path, prompts: list[tuple[str, str]], answers: list[str], key: str) -> ReplaySummary:
