@@ -140,26 +140,52 @@ def swift_output(echo) -> Iterator[None]:
         yield
 
 
+def read_new_lines(path: Path, offset: int) -> tuple[list[str], int]:
+    """The whole lines written to `path` since byte `offset`, and the offset just past the last of
+    them: a last line still being written is left for the next call. A file now shorter than
+    `offset` (rewritten) is read from its start.
+
+    Returns:
+        (the new whole lines, without their newlines; the offset to pass next time).
+    """
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size < offset:
+            offset = 0
+        handle.seek(offset)
+        chunk = handle.read()
+    end = chunk.rfind(b"\n") + 1
+    return chunk[:end].decode("utf-8", errors="replace").splitlines(), offset + end
+
+
+def _step_of(line: str) -> Optional[tuple[int, int]]:
+    """(global step, max steps) of one logging.jsonl record; None for other records."""
+    match = re.search(r'"global_step/max_steps": "(\d+)/(\d+)"', line)
+    return (int(match[1]), int(match[2])) if match else None
+
+
 @contextmanager
 def training_bar(console: Console, output_dir: str, earlier: set[str]) -> Iterator[None]:
-    """A bar fed by swift's logging.jsonl ("global_step/max_steps") while sft runs."""
+    """A bar fed by swift's logging.jsonl ("global_step/max_steps") while sft runs; each poll reads
+    only what swift appended since the last."""
     if not isinstance(console, Console):
         yield
         return
     stop = threading.Event()
 
     def follow():
-        bar, seen = None, 0
+        bar, seen, log, offset = None, 0, None, 0
         while True:
-            runs = sorted(str(p) for p in Path(output_dir).glob("v*-*") if str(p) not in earlier)
-            log = Path(runs[-1]) / "logging.jsonl" if runs else None
-            if log and log.is_file():
-                for step, total in re.findall(r'"global_step/max_steps": "(\d+)/(\d+)"', log.read_text(errors="replace")):
+            if log is None:  # the run folder sft makes (not one of an earlier run)
+                runs = sorted(str(p) for p in Path(output_dir).glob("v*-*") if str(p) not in earlier)
+                log = Path(runs[-1]) / "logging.jsonl" if runs else None
+            if log is not None and log.is_file():
+                lines, offset = read_new_lines(log, offset)
+                for step, total in filter(None, map(_step_of, lines)):
                     if bar is None:
-                        bar = console.bar(int(total), "sft: steps")
-                    if int(step) > seen:
-                        bar.update(int(step) - seen)
-                        seen = int(step)
+                        bar = console.bar(total, "sft: steps")
+                    if step > seen:
+                        bar.update(step - seen)
+                        seen = step
             if stop.is_set():
                 break
             stop.wait(POLL_SECONDS)
