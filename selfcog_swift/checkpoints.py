@@ -8,13 +8,13 @@ torch or swift. Evidence, strongest first:
 3. the numerically last `checkpoint-N` folder (nothing says whether evaluation ran).
 
 A text log (the tutorial's `[INFO:swift] best_model_checkpoint: ...` lines) is read the same way;
-its paths are returned as written, because they may name another machine's disk.
+its paths are returned as written, because they may name another machine's disk. The metric a
+best checkpoint was chosen by is the one the run's `args.json` names (metric_for_best_model).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import asdict, dataclass, replace
@@ -32,10 +32,6 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # The quote after the key in JSON (`"best_model_checkpoint": ...`) keeps jsonl text out of this match.
 LOG_LINE_RE = re.compile(r"\b(last|best)_model_checkpoint:\s*(\S.*?)\s*$")
 SAVING_RE = re.compile(r"Saving model checkpoint to\s+(\S.*?)\s*$")
-# Eval keys that are timings, not metrics; never the metric a best checkpoint was chosen by.
-_NOT_METRICS = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
-# best_metric is the logged value itself, round-tripped through JSON: equal up to float noise.
-METRIC_REL_TOL = 1e-6
 # Bytes read per step when reading a log backwards; sft's final record usually fits in one.
 READ_BLOCK = 1 << 16
 # Folder entries an error message lists before "(+N more)".
@@ -79,7 +75,6 @@ class _Record:
     best: Optional[str]
     best_metric: Optional[float] = None
     best_step: Optional[int] = None
-    metric_name: Optional[str] = None
     eval_ran: bool = False
     note: Optional[str] = None  # why best is missing, when the evidence itself says
 
@@ -169,21 +164,6 @@ def _eval_ran(log_history) -> bool:
     return any(isinstance(e, dict) and any(k.startswith("eval_") for k in e) for e in log_history or [])
 
 
-def _metric_name(log_history, best_metric, best_step) -> Optional[str]:
-    """The eval key whose value at the best step equals best_metric (trainer_state omits the name)."""
-    if best_metric is None:
-        return None
-    for entry in log_history or []:
-        if not isinstance(entry, dict) or (best_step is not None and entry.get("step") != best_step):
-            continue
-        keys = sorted((k for k in entry if k.startswith("eval_") and k not in _NOT_METRICS),
-                      key=lambda k: k != "eval_loss")
-        for key in keys:
-            if isinstance(entry[key], (int, float)) and math.isclose(entry[key], best_metric, rel_tol=METRIC_REL_TOL):
-                return key
-    return None
-
-
 def _record(data: dict, source: str, last: Optional[str] = None) -> _Record:
     """A record from sft's result dict, its final jsonl line, or a trainer_state.json."""
     best = _none(data.get("best_model_checkpoint"))
@@ -192,8 +172,7 @@ def _record(data: dict, source: str, last: Optional[str] = None) -> _Record:
     metric = float(metric) if isinstance(metric, (int, float)) else None
     step = data.get("best_global_step") or _step(best)
     return _Record(source=source, last=last or _none(data.get("last_model_checkpoint")), best=best,
-                   best_metric=metric, best_step=step, metric_name=_metric_name(history, metric, step),
-                   eval_ran=best is not None or _eval_ran(history))
+                   best_metric=metric, best_step=step, eval_ran=best is not None or _eval_ran(history))
 
 
 def _read_jsonl(path: Path) -> Optional[_Record]:
@@ -243,35 +222,35 @@ def _read_text_log(path: Path) -> Optional[_Record]:
                    note=None if "best" in found else "the log has no best_model_checkpoint line")
 
 
-def _args_json(run_dir: Optional[Path]) -> dict:
+def _args_json(folder: Optional[Path]) -> dict:
+    """The sft arguments swift saved in a run (or checkpoint) folder; {} when there are none."""
     try:
-        data = json.loads((run_dir / "args.json").read_text(encoding="utf-8")) if run_dir else {}
+        data = json.loads((folder / "args.json").read_text(encoding="utf-8")) if folder else {}
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def _describe_best(record: _Record, run_dir: Optional[Path]) -> str:
+def _describe_best(record: _Record, args: dict) -> str:
     """'lowest eval_loss 1.234 at step 40', as much of it as the evidence gives."""
-    name = record.metric_name
-    if name is None and record.best_metric is not None:
-        metric = _args_json(run_dir).get("metric_for_best_model")
-        name = (metric if metric.startswith("eval_") else f"eval_{metric}") if isinstance(metric, str) else None
-    at = f" at step {record.best_step}" if record.best_step is not None else ""
     if record.best_metric is None:
         return f"swift's best_model_checkpoint {Path(record.best).name}"
+    at = f" at step {record.best_step}" if record.best_step is not None else ""
     value = f"{record.best_metric:.4g}"
-    if name is None:
+    metric = args.get("metric_for_best_model")
+    if not isinstance(metric, str):
         return f"best eval metric {value}{at}"
-    return f"{'lowest' if 'loss' in name else 'best'} {name} {value}{at}"
+    name = metric if metric.startswith("eval_") else f"eval_{metric}"  # as transformers logs it
+    higher = args.get("greater_is_better")
+    higher = "loss" not in metric if higher is None else higher  # swift's default (sft_args.py)
+    return f"{'highest' if higher else 'lowest'} {name} {value}{at}"
 
 
-def _why_no_best(record: _Record, run_dir: Optional[Path]) -> str:
+def _why_no_best(record: _Record, args: dict) -> str:
     if record.note:
         return record.note
     if record.eval_ran:
         return "evaluation ran but swift recorded no best checkpoint (eval and save steps not aligned?)"
-    args = _args_json(run_dir)
     if args.get("eval_strategy") == "no" and not args.get("split_dataset_ratio") and not args.get("val_dataset"):
         return "no evaluation ran (split_dataset_ratio 0 and no val_dataset)"
     return "no evaluation ran (best_model_checkpoint is None)"
@@ -295,12 +274,14 @@ def _choice(record: _Record, path: str, reason: str) -> CheckpointChoice:
                             last=record.last, best_metric=record.best_metric, eval_ran=record.eval_ran)
 
 
-def _decide(record: _Record, run_dir: Optional[Path]) -> CheckpointChoice:
-    """Best if it is there, else last, else (with a run folder) the newest checkpoint on disk."""
-    why = _why_no_best(record, run_dir)
+def _decide(record: _Record, run_dir: Optional[Path], args_dir: Optional[Path] = None) -> CheckpointChoice:
+    """Best if it is there, else last, else (with a run folder) the newest checkpoint on disk.
+    args.json is read from `args_dir`, by default the run folder."""
+    args = _args_json(args_dir or run_dir)
+    why = _why_no_best(record, args)
     if record.best is not None:
         best = _locate(record.best, run_dir)
-        described = _describe_best(record, run_dir)
+        described = _describe_best(record, args)
         if best is not None:
             return _choice(record, best, f"{described} ({record.source})")
         why = f"best checkpoint {Path(record.best).name} ({described}) is gone from disk (save_total_limit?)"
@@ -388,7 +369,7 @@ def _choose_from_file(path: Path) -> CheckpointChoice:
     if record is None:
         raise SelfcogError(f"no checkpoint in {path}: no last_model_checkpoint/best_model_checkpoint "
                            "or 'Saving model checkpoint' line")
-    return _decide(record, None)
+    return _decide(record, None, args_dir=path.parent)  # a run's file sits beside its args.json
 
 
 def _choose_given_checkpoint(path: Path) -> CheckpointChoice:

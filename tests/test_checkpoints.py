@@ -269,7 +269,24 @@ def test_logging_jsonl_file_given_directly(tmp_path):
     choice = choose_checkpoint(run / "logging.jsonl")
 
     assert (choice.path, choice.source) == (str(run / "checkpoint-40"), "logging.jsonl")
-    assert choice.reason == "lowest eval_loss 1.234 at step 40 (logging.jsonl)"  # named from log_history alone
+    assert choice.reason == "lowest eval_loss 1.234 at step 40 (logging.jsonl)"  # named by the run's args.json
+
+
+def test_the_metric_is_the_one_args_json_names(tmp_path):
+    # eval_token_acc is 0.7 at every eval: a value that matches eval_loss too must not rename it.
+    run = make_run(tmp_path, args={"metric_for_best_model": "token_acc", "greater_is_better": True})
+    write_jsonl(run / "logging.jsonl", [final_record(run, "checkpoint-60", "checkpoint-40", 0.7,
+                                                     history({20: 0.7, 40: 0.7, 60: 0.7}))])
+
+    assert choose_checkpoint(run).reason == "highest eval_token_acc 0.7 at step 40 (logging.jsonl)"
+
+
+def test_without_args_json_the_metric_is_not_named(tmp_path):
+    run = make_run(tmp_path)
+    (run / "args.json").unlink()
+    write_jsonl(run / "logging.jsonl", [final_record(run, "checkpoint-60", "checkpoint-40", 1.234, history(EVALS))])
+
+    assert choose_checkpoint(run).reason == "best eval metric 1.234 at step 40 (logging.jsonl)"
 
 
 # ---------------------------------------------------------------- text logs
