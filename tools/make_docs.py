@@ -42,8 +42,8 @@ A recipe is a YAML file with the sections below. Only `model.id` and `identity` 
 every other field has the default shown. Override any field from the command line with
 `--set key.path=value` (the value is read as YAML: `--set train.learning_rate=2e-5`,
 `--set 'data.replay={sample: 200}'`), and start from another recipe with `extends`.
-`selfcog-swift schema` prints the same schema as JSON Schema for editor completion
-(`# yaml-language-server: $schema=../recipe.schema.json` at the top of a recipe).
+`selfcog-swift schema` prints the same schema as JSON Schema (`recipe.schema.json` in the
+repository), for completion in editors with a YAML language server.
 
 Types: *text*, *integer*, *number*, *boolean*; `a` \\| `b` means one of those words;
 `{zh, en}` is a mapping with a Chinese and an English value, both required.
