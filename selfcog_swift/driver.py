@@ -16,26 +16,28 @@ from typing import Optional
 
 from . import checkpoints
 from .errors import SelfcogError, StageError
-from .invocation import infer_argv_for, prepare_model, sft_value, stage_env, template_of
+from .invocation import infer_argv_for, prepare_model, sft_value, stage_env
 from .recipe import Recipe
 from .render import data_path, render_script, serve_script, stage_command, stages_for
 from .runstate import Echo, RunState, banner, resume_argv, run_dirs, run_stage
 
 
 def check_prompts(recipe: Recipe) -> None:
-    """Stop before anything runs when the trained or served system prompt names another identity."""
-    from .guards import check_system_prompt
+    """Stop before anything runs (no download, no build) when swift would refuse the model section or
+    the trained or served system prompt names another identity (model_meta.prompt_problems)."""
+    from .model_meta import prompt_problems
 
-    model = Path(sft_value(recipe, "model"))
-    name, default = template_of(recipe)
-    check_system_prompt(recipe, name, default, model if model.is_dir() else None)
+    problems = prompt_problems(recipe)
+    if problems:
+        raise SelfcogError("; ".join(problems))
 
 
 def fix_served_prompt(recipe: Recipe, model_dir: str, echo: Echo) -> None:
     """The served model's chat template defaults to the trained system prompt."""
     from .guards import set_default_system
+    from .model_meta import resolve
 
-    system = recipe.model.system or template_of(recipe)[1]
+    system = recipe.model.system or resolve(recipe).default_system
     if system:
         set_default_system(Path(model_dir), system)
         echo(f"{model_dir}: chat template now defaults to the system prompt {system!r}")
@@ -232,6 +234,7 @@ def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
 def dry_run(recipe: Recipe, echo: Echo) -> None:
     """Print every stage and its exact argument list, running nothing."""
+    check_prompts(recipe)
     if recipe.data.replay:
         spec = recipe.data.replay
         how = "greedy" if spec.temperature == 0 else f"temperature {spec.temperature}, top_p {spec.top_p}"
@@ -262,12 +265,12 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
     """
     from .console import swift_output
 
+    check_prompts(recipe)  # first: a refused recipe writes, builds or downloads nothing
     state = RunState.open(recipe, resume)
     if state.data["run_dir"] and hasattr(echo, "move_log"):
         echo.move_log(Path(state.data["run_dir"]))
     with swift_output(echo):
         prepare_model(recipe)
-    check_prompts(recipe)
     base_model = sft_value(recipe, "model")
     if recipe.data.replay and not state.done("replay"):
         _replay(state, recipe, echo)

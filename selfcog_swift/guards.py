@@ -1,8 +1,9 @@
 """Guards against what breaks identity tuning outside the training code.
 
-A default system prompt naming the old identity ("You are Qwen, created by Alibaba Cloud",
-SmolLM2's "named SmolLM, trained by Hugging Face"), a merged model whose chat template brings
-that prompt back, and data mixes that invite forgetting. Pure Python: no torch, no swift.
+Names of old identities and where they hide: a default system prompt ("You are Qwen, created by
+Alibaba Cloud", SmolLM2's "named SmolLM, trained by Hugging Face"; model_meta finds which one a
+run trains with), a merged model whose chat template brings that prompt back, and data mixes
+that invite forgetting. Pure Python: no torch, no swift.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .recipe import Recipe
 LEAK_TERMS_FILE = RESOURCES / "leak_terms.txt"
 DEFAULT_LEAK_TERMS = tuple(line.strip() for line in LEAK_TERMS_FILE.read_text(encoding="utf-8").splitlines()
                            if line.strip() and not line.startswith("#"))
-# swift's template defaults that matter here (read from swift.template.TEMPLATE_MAPPING at run time).
+# Stands for the user's turn when rendering a chat template, to find what comes before it.
 USER_MARK = "<<selfcog-user-turn>>"
 # Mix advice, identity rows to other rows: above 1:1 the model forgets what it knew; below 1:50 the
 # new identity may not stick.
@@ -83,38 +84,6 @@ def default_system_text(template: str) -> str:
     except TemplateError:
         return ""
     return text.split(USER_MARK, 1)[0]
-
-
-def check_system_prompt(recipe: Recipe, template_name: Optional[str], template_default: Optional[str],
-                        model_dir: Optional[Path]) -> None:
-    """Stop before training when the prompt the model is trained or served with names another identity.
-
-    Args:
-        recipe: The run's recipe; `model.system` wins over every default.
-        template_name: swift's template (e.g. qwen2_5).
-        template_default: That template's default system prompt.
-        model_dir: The local model folder, for its own chat template's default.
-
-    Raises:
-        SelfcogError: naming the prompt, the identity it names, and the fix.
-    """
-    terms = leak_terms(recipe)
-    if recipe.model.system is not None:
-        found = names_found(recipe.model.system, terms)
-        if found:
-            raise SelfcogError(f"model.system names {found[0]!r}, an identity the model should lose; "
-                               f"write a system prompt without it")
-        return
-    fix = "set model.system (e.g. 'You are a helpful assistant.') in the recipe"
-    found = names_found(template_default, terms)
-    if found:
-        raise SelfcogError(f"swift template {template_name!r} trains with the default system prompt "
-                           f"{template_default!r}, which names {found[0]!r}; {fix}")
-    template = chat_template_of(model_dir) if model_dir else None
-    found = names_found(default_system_text(template), terms) if template else []
-    if found:
-        raise SelfcogError(f"{model_dir}: the model's chat template adds a default system prompt naming "
-                           f"{found[0]!r} when served without one; {fix} so the merged model defaults to it")
 
 
 def set_default_system(model_dir: Path, system: str) -> None:

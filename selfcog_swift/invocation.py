@@ -55,17 +55,6 @@ def prepare_model(recipe: Recipe) -> None:
         prepare(recipe.model.id.split(":", 1)[1])
 
 
-def template_of(recipe: Recipe) -> tuple[Optional[str], Optional[str]]:
-    """swift's template for the run and its default system prompt (None when swift detects it)."""
-    name = sft_value(recipe, "template")
-    if name is None:
-        return None, None
-    from swift.template import TEMPLATE_MAPPING
-
-    meta = TEMPLATE_MAPPING.get(name)
-    return name, getattr(meta, "default_system", None)
-
-
 def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
     """The rendered infer command aimed at a model folder, or at a LoRA checkpoint on the base."""
     command = stage_command(recipe, "infer")

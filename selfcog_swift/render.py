@@ -372,7 +372,14 @@ def render(recipe: Recipe, stage: str, fmt: str, recipe_ref: list[str],
         fmt: sh, yaml or json.
         recipe_ref: How the scripts refer back to this recipe (path and --set options).
         bindings: Known run-time values, e.g. {"CHECKPOINT": path}.
+
+    Raises:
+        SelfcogError: swift would refuse the model section, or train a system prompt naming an old identity.
     """
+    from .model_meta import prompt_problems  # same refusal as `run`, before any script is printed
+
+    if problems := prompt_problems(recipe):
+        raise SelfcogError("; ".join(problems))
     parts = []
     for name in stages_for(recipe, stage):
         for rank in _node_ranks(recipe, name):

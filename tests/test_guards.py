@@ -4,8 +4,8 @@ import pytest
 
 from conftest import ROOT
 from selfcog_swift.errors import SelfcogError
-from selfcog_swift.guards import (advice, check_system_prompt, default_system_text, leak_terms, names_found,
-                                  set_default_system)
+from selfcog_swift.guards import advice, default_system_text, leak_terms, names_found, set_default_system
+from selfcog_swift.model_meta import prompt_problems
 from selfcog_swift.recipe import load_recipe
 
 SMOL_TEMPLATE = (
@@ -20,25 +20,33 @@ def recipe():
     return load_recipe(ROOT / "recipes" / "smoke.yaml", ("model.system=null",))
 
 
+def _local(recipe, folder, template="chatml"):
+    recipe.model.id, recipe.model.model_type, recipe.model.template = str(folder), "llama", template
+    return recipe
+
+
 def test_qwen2_5_default_system_prompt_stops_the_run(recipe):
-    default = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
-    with pytest.raises(SelfcogError, match=r"qwen2_5.*names 'Qwen'; set model.system"):
-        check_system_prompt(recipe, "qwen2_5", default, None)
-    check_system_prompt(recipe, "qwen", "You are a helpful assistant.", None)  # harmless default passes
+    recipe.model.id = "Qwen/Qwen2.5-7B-Instruct"
+    assert prompt_problems(recipe) == [
+        "model.system: swift template 'qwen2_5' trains with the default system prompt \"You are Qwen, created by "
+        "Alibaba Cloud. You are a helpful assistant.\" which names 'Qwen'; set model.system, e.g. model.system: "
+        "You are a helpful assistant."]
+    recipe.model.template = "qwen"  # a template whose default names no one passes
+    assert prompt_problems(recipe) == []
 
 
 def test_model_chat_template_default_stops_the_run(recipe, tmp_path):
     (tmp_path / "chat_template.jinja").write_text(SMOL_TEMPLATE)
-    with pytest.raises(SelfcogError, match="naming 'SmolLM'"):
-        check_system_prompt(recipe, "chatml", None, tmp_path)
+    [problem] = prompt_problems(_local(recipe, tmp_path))
+    assert problem.startswith(f"model.system: the model's own chat template ({tmp_path})") and "naming 'SmolLM'" in problem
     recipe.model.system = "You are a helpful assistant."
-    check_system_prompt(recipe, "chatml", None, tmp_path)
+    assert prompt_problems(recipe) == []
 
 
 def test_recipe_system_prompt_naming_old_identity_stops(recipe):
     recipe.model.system = "你是通义千问。"
-    with pytest.raises(SelfcogError, match="model.system names '通义千问'"):
-        check_system_prompt(recipe, "qwen", None, None)
+    assert prompt_problems(recipe) == ["model.system: names '通义千问', an identity the model should lose; write a "
+                                       "system prompt without it, e.g. model.system: You are a helpful assistant."]
 
 
 def test_set_default_system_replaces_the_old_default(tmp_path):
@@ -110,8 +118,7 @@ def test_smollm2_real_template_is_caught_and_fixed(recipe, tmp_path):
     before = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template([{"role": "user", "content": "hi"}],
                                                                         tokenize=False)
     assert "SmolLM" in before
-    with pytest.raises(SelfcogError, match="naming 'SmolLM'"):
-        check_system_prompt(recipe, "chatml", None, tmp_path)
+    assert "naming 'SmolLM'" in " ".join(prompt_problems(_local(recipe, tmp_path)))
     set_default_system(tmp_path, "You are BianCang's helpful assistant.")
     after = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template([{"role": "user", "content": "hi"}],
                                                                        tokenize=False)
