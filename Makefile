@@ -47,10 +47,9 @@ train: setup
 demo: setup
 	$(PY) -m selfcog_swift run recipes/demo.yaml
 
-# swift's GKD trainer imports msgspec, which ms-swift does not declare; only the gkd bench needs it.
+# The default jobs (start, eval, mix, run); BENCH="--only demo" times the demo by stage.
 bench: setup
-	@$(PY) -m pip install -q msgspec==0.22.0
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH)
 
 ablation: setup
 	$(PY) bench/ablation.py
