@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,6 +98,48 @@ def read_json(path: PathLike, what: str = "file"):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        state = "truncated" if exc.pos >= len(text.rstrip()) else "corrupt"
+        # A file cut off mid-write stops before its closing bracket; anything else is corrupt.
+        state = "truncated" if exc.pos >= len(text.rstrip()) or not text.rstrip().endswith(("}", "]")) else "corrupt"
         raise SelfcogError(f"{path}: {what} is {state} (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
                            f"move it away or restore it") from None
+
+
+# A folder (a merged model) is written under a temporary sibling name and renamed when complete.
+_PARTIAL = ".{name}.partial-{pid}-"
+
+
+def partial_dir(target: PathLike) -> Path:
+    """A fresh, not yet existing sibling name for writing the folder `target` (some writers, like
+    swift export, refuse a folder that exists). It names this process, for clear_partials."""
+    target = Path(target)
+    return target.with_name(_PARTIAL.format(name=target.name, pid=os.getpid()) + os.urandom(4).hex())
+
+
+def clear_partials(target: PathLike) -> list[Path]:
+    """Remove what writers of `target` that are no longer running left half-written.
+
+    Args:
+        target: The folder whose partial copies (partial_dir) are looked for.
+
+    Returns:
+        The folders removed.
+    """
+    target = Path(target)
+    removed = []
+    for leftover in target.parent.glob(_PARTIAL.format(name=target.name, pid="*") + "*"):
+        pid = leftover.name[len(f".{target.name}.partial-"):].split("-")[0]
+        if pid.isdigit() and _running(int(pid)) and int(pid) != os.getpid():
+            continue
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True

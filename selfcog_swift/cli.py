@@ -26,8 +26,9 @@ class _Cli(click.Group):
         except StageError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_STAGE_FAILED)
-        except SelfcogError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except SelfcogError as exc:  # a recipe's problems come one a line, each its own error line
+            for line in str(exc).splitlines():
+                click.echo(f"error: {line}", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
 
@@ -42,6 +43,21 @@ def _load(recipe: str, sets: tuple[str, ...]):
     from .recipe import load_recipe
 
     return load_recipe(recipe_path(recipe), sets)
+
+
+def _checked(recipe: str, sets: tuple[str, ...], here: bool = True):
+    """The recipe after every check `run` makes (preflight.py); each problem on its own error line,
+    exit 2. here=False (render): files absent on this machine are warnings, as the scripts may run
+    on another."""
+    from .preflight import problems_of
+
+    problems, loaded = problems_of(recipe_path(recipe), sets)
+    errors = [p for p in problems if here or not p.missing]
+    for problem in problems:
+        click.echo(f"{'error' if problem in errors else 'warning'}: {problem}", err=True)
+    if errors:
+        sys.exit(EXIT_BAD_INPUT)
+    return loaded
 
 
 def _recipe_ref(recipe: str, sets: tuple[str, ...]) -> list[str]:
@@ -65,21 +81,16 @@ def render(recipe, stage, fmt, checkpoint, sets):
     from .render import render as render_recipe
 
     bindings = {"CHECKPOINT": checkpoint} if checkpoint else None
-    click.echo(render_recipe(_load(recipe, sets), stage, fmt, _recipe_ref(recipe, sets), bindings), nl=False)
+    loaded = _checked(recipe, sets, here=False)
+    click.echo(render_recipe(loaded, stage, fmt, _recipe_ref(recipe, sets), bindings), nl=False)
 
 
 @cli.command()
 @click.argument("recipe")
 @SET_OPTION
 def validate(recipe, sets):
-    """Check a recipe and list every problem at once."""
-    from .recipe import validation_errors
-
-    errors = validation_errors(recipe_path(recipe), sets)
-    for line in errors:
-        click.echo(f"error: {line}", err=True)
-    if errors:
-        sys.exit(EXIT_BAD_INPUT)
+    """Check a recipe and list every problem `run` would stop on, all at once; nothing runs."""
+    _checked(recipe, sets)
     click.echo(f"{recipe_path(recipe)}: ok")
 
 
@@ -94,19 +105,20 @@ def schema():
 @cli.command()
 @click.argument("recipe")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run: skip finished stages, resume training.")
+@click.option("--restart", is_flag=True, help="Start over although an unfinished run is there (its folders are kept).")
 @click.option("--dry-run", is_flag=True, help="Print every stage's exact swift arguments; run nothing.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream swift's own output (else: <run folder>/logs/swift.log).")
 @SET_OPTION
-def run(recipe, resume, dry_run, verbose, sets):
+def run(recipe, resume, restart, dry_run, verbose, sets):
     """Data, before, train, choose checkpoint, merge, after: the whole tutorial in one process."""
     from . import driver
     from .console import Console
 
-    loaded = _load(recipe, sets)
+    loaded = _checked(recipe, sets)  # before replay: no model loads ahead of a data error
     if dry_run:
         return driver.dry_run(loaded, click.echo)
     console = Console(Path(loaded.output_dir) / ".selfcog" / "swift.log", verbose)
-    driver.run(loaded, _recipe_ref(recipe, sets), resume=resume, echo=console)
+    driver.run(loaded, _recipe_ref(recipe, sets), resume=resume, echo=console, restart=restart)
 
 
 @cli.command()
@@ -118,7 +130,7 @@ def data(recipe, out, as_json, sets):
     """Mix the identity rows, the recipe's datasets and its replay rows into one JSONL file."""
     from .driver import mix_data
 
-    summary = mix_data(_load(recipe, sets), out, lambda line: click.echo(line, err=True))
+    summary = mix_data(_checked(recipe, sets), out, lambda line: click.echo(line, err=True))
     click.echo(json.dumps(summary.to_json(), ensure_ascii=False) if as_json else summary.table())
 
 
@@ -199,11 +211,13 @@ def chat(model):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port (swift takes a free one if it is busy).")
 @click.option("--recipe", help="The recipe: template, system prompt, base model of a LoRA checkpoint.")
-def serve(model, host, port, recipe):
-    """Serve MODEL (merged folder, checkpoint or run folder) as an OpenAI-compatible API until Ctrl-C."""
+@click.option("--api-key", envvar="SELFCOG_API_KEY", help="Key clients must send (needed on any host but "
+              "loopback; env SELFCOG_API_KEY keeps it out of the process list).")
+def serve(model, host, port, recipe, api_key):
+    """Serve MODEL (merged folder, checkpoint, run folder, builtin:NAME) as an OpenAI-compatible API until Ctrl-C."""
     from .serve import serve as serve_model
 
-    serve_model(model, host, port, _load(recipe, ()) if recipe else None, click.echo)
+    serve_model(model, host, port, _load(recipe, ()) if recipe else None, click.echo, api_key)
 
 
 @cli.command("eval")
@@ -213,13 +227,19 @@ def serve(model, host, port, recipe):
 @click.option("--probes", type=click.Path(dir_okay=False), help="Probe JSONL (default: the built-in held-out suites).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(file_okay=False), help="Also write eval.json here.")
+@click.option("-v", "--verbose", is_flag=True, help="Stream swift's own output (else: a log file, named at the end).")
 @SET_OPTION
-def eval_command(model, recipe, base, probes, as_json, out, sets):
+def eval_command(model, recipe, base, probes, as_json, out, verbose, sets):
     """Score MODEL (merged folder, checkpoint or run folder) against its base, before and after."""
+    from .console import Console
     from .standalone import evaluate_model
     from .report import summary_lines
 
-    result = evaluate_model(_load(recipe, sets), model, base, probes, out)
+    loaded = _load(recipe, sets)
+    log = Path(out or Path(loaded.output_dir) / "logs") / "eval-swift.log"
+    result = evaluate_model(loaded, model, base, probes, out, Console(log, verbose))
+    if not verbose:
+        click.echo(f"swift's output: {log}", err=True)
     click.echo(json.dumps(result, ensure_ascii=False) if as_json else "\n".join(summary_lines(result, result["gate"])))
 
 

@@ -5,23 +5,22 @@ the seed.
 No torch, no swift: the CLI imports this for `selfcog-swift data`. Memory stays bounded whatever
 the input size: each input is a `rows.RowFile` (8 bytes of offset a row), the draw keeps row
 indices only, and rows are written by seeking to them one at a time. Output rows are
-`{"messages": [...]}`, UTF-8, one per line.
+`{"messages": [...]}` (plus the source's `channel` with tuning.hold_base), UTF-8, one per line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
-import tempfile
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
 from . import RESOURCES
+from .atomic import writing
 from .errors import SelfcogError
 from .rows import RowError, RowFile, normalise, resolve_path
 from .scoring import HAN_RANGES, RATE_DIGITS, lang_of
@@ -141,6 +140,7 @@ class _Source(RowFile):
     def __init__(self, name: str, path: Path, requested: Optional[int], is_identity: bool):
         super().__init__(path)
         self.name, self.requested, self.is_identity, self.written = name, requested, is_identity, 0
+        self.channel: Optional[str] = None  # written on each row when tuning.hold_base is on
 
 
 def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, Optional[int], bool]]:
@@ -189,7 +189,7 @@ class _Writer:
         self.langs_drawn: set[str] = set()
         self.langs_named: set[str] = set()
 
-    def write(self, row, is_identity: bool) -> None:
+    def write(self, row, is_identity: bool, channel: Optional[str] = None) -> None:
         messages = filled(row, is_identity, self.identity)
         if is_identity:
             self._note_identity(_row_lang(row, messages), messages)
@@ -197,7 +197,8 @@ class _Writer:
             leftover = _PLACEHOLDER.search(message["content"])
             if leftover:
                 raise RowError(f"leftover placeholder {leftover.group(0)!r} would be learned literally")
-        line = (json.dumps({"messages": messages}, ensure_ascii=False) + "\n").encode("utf-8")
+        out = {"messages": messages, "channel": channel} if channel else {"messages": messages}
+        line = (json.dumps(out, ensure_ascii=False) + "\n").encode("utf-8")
         self.handle.write(line)
         self.digest.update(line)
         self.tokens += _estimate_tokens(messages)
@@ -302,32 +303,38 @@ def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None,
     """
     out_path = Path(out_path)
     sources = [_Source(*plan) for plan in _plans(recipe, replay_file)]  # every count checked before any file is read
+    if recipe.tuning.hold_base:
+        _mark_channels(sources, replay_file)
     try:
         keys = _keys(sources, recipe.train.seed)
         if recipe.train.batches == "similar_length":
             keys = _similar_length_order(keys, sources, recipe, count_tokens)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                writer = _Writer(handle, recipe.identity)
-                for key in keys:
-                    index, sid = divmod(key, len(sources))
-                    _write_one(writer, sources[sid], index)
-                writer.check_names()
-            os.replace(tmp, out_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with writing(out_path, "wb") as handle:  # a unique temp name, renamed once every check passed
+            writer = _Writer(handle, recipe.identity)
+            for key in keys:
+                index, sid = divmod(key, len(sources))
+                _write_one(writer, sources[sid], index)
+            writer.check_names()
     finally:
         for source in sources:
             source.close()
     return _summary(out_path, sources, writer, recipe)
 
 
+def _mark_channels(sources: list[_Source], replay_file: Optional[Path]) -> None:
+    """Each row says where it came from (swift's `channel` column, which reaches the trainer's
+    inputs): the hold_base plugin adds its term on the channels the recipe chose."""
+    from .plugins import CHANNELS
+
+    for source in sources:
+        replay = replay_file is not None and source.path == Path(replay_file)
+        kind = "identity" if source.is_identity else "replay" if replay else "datasets"
+        source.channel = CHANNELS[kind]
+
+
 def _write_one(writer: _Writer, source: _Source, index: int) -> None:
     try:
-        writer.write(source.raw(index), source.is_identity)
+        writer.write(source.raw(index), source.is_identity, source.channel)
     except RowError as exc:
         raise SelfcogError(f"{source.where(index)}: {exc}") from None
     source.written += 1

@@ -8,18 +8,23 @@ in that folder's `manifest.json`; `--resume` continues from it.
 
 from __future__ import annotations
 
-import json
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
 
 from . import checkpoints
+from .atomic import clear_partials, partial_dir, write_json, write_text
 from .errors import SelfcogError, StageError
 from .invocation import infer_argv_for, prepare_model, sft_value, stage_env
 from .recipe import Recipe
 from .render import data_path, render_script, serve_script, stage_command, stages_for
-from .runstate import Echo, RunState, banner, resume_argv, run_dirs, run_stage
+from .runstate import (Echo, RunState, attempt_run_dir, banner, begin_sft, check_mix, newest_checkpoint,
+                       run_stage)
+from .runlock import holding
 
 
 def check_prompts(recipe: Recipe) -> None:
@@ -48,14 +53,17 @@ def is_distributed(recipe: Recipe) -> bool:
 
 
 def _torchrun_sft(output_dir: str, argv: list[str], earlier_runs: set[str]) -> None:
-    """Launch sft the way `swift sft` does with NPROC_PER_NODE/NNODES set: torchrun, no launcher of ours."""
-    import importlib.util
+    """Launch sft the way `swift sft` does with NPROC_PER_NODE/NNODES set: torchrun, each rank running
+    swift's sft script through sft_rank, which first applies this run's trust_remote_code policy."""
+    import os
 
     from swift.cli.main import get_torchrun_args
 
-    script = importlib.util.find_spec("swift.cli.sft").origin
-    cmd = [sys.executable, "-m", "torch.distributed.run", *get_torchrun_args(), script, *argv]
-    code = subprocess.call(cmd)
+    from .inference import remote_code_allowed
+    from .sft_rank import POLICY_ENV
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", *get_torchrun_args(), "-m", "selfcog_swift.sft_rank", *argv]
+    code = subprocess.call(cmd, env={**os.environ, POLICY_ENV: "1" if remote_code_allowed() else "0"})
     if code != 0 and not _training_finished(output_dir, earlier_runs):
         raise StageError("sft", f"torchrun exited with {code}")
     if code != 0:
@@ -65,28 +73,34 @@ def _torchrun_sft(output_dir: str, argv: list[str], earlier_runs: set[str]) -> N
 
 
 def _training_finished(output_dir: str, earlier_runs: set[str]) -> bool:
-    """swift appends last/best_model_checkpoint to logging.jsonl once training has ended."""
+    """swift appends last/best_model_checkpoint to this attempt's logging.jsonl once training has ended."""
     try:
-        run_dir = checkpoints.find_run_dir(output_dir)
-        log = run_dir / "logging.jsonl"
-        return str(run_dir) not in earlier_runs and \
-            "last_model_checkpoint" in log.read_text(encoding="utf-8").splitlines()[-1]
+        log = attempt_run_dir(output_dir, earlier_runs) / "logging.jsonl"
+        return "last_model_checkpoint" in log.read_text(encoding="utf-8").splitlines()[-1]
     except (SelfcogError, OSError, IndexError):
         return False
 
 
 def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    """Train, or continue from the newest complete checkpoint of any earlier attempt of this run."""
     command = stage_command(recipe, "sft")
-    argv = command.argv() + (resume_argv(state, recipe) if state.data["runs_before_sft"] is not None else [])
-    state.data["runs_before_sft"] = state.data["runs_before_sft"] or sorted(run_dirs(recipe.output_dir))
+    check_mix(state, recipe)
+    earlier = begin_sft(state, recipe.output_dir)  # run folders present before this attempt
+    newest = newest_checkpoint(state, recipe.output_dir)
+    argv = command.argv() + (["--resume_from_checkpoint", str(newest.path)] if newest else [])
+    state.data.setdefault("sft_attempts", []).append({"resume_from": str(newest.path) if newest else None,
+                                                      "step": newest.step if newest else 0})
     state.save()
     from .console import training_bar
 
-    earlier = set(state.data["runs_before_sft"])
     with run_stage(state, "sft", argv, echo), stage_env(command), training_bar(echo, recipe.output_dir, earlier):
-        if is_distributed(recipe):
-            _torchrun_sft(recipe.output_dir, argv, set(state.data["runs_before_sft"]))
-            run_dir = checkpoints.find_run_dir(recipe.output_dir)
+        if newest and newest.finished:  # killed after the last save, before the stage was recorded
+            echo(f"sft: {newest.path} is the last step ({newest.step}); nothing left to train")
+            run_dir = newest.path.parent
+            choice = checkpoints.choose_checkpoint(run_dir)
+        elif is_distributed(recipe):
+            _torchrun_sft(recipe.output_dir, argv, earlier)
+            run_dir = attempt_run_dir(recipe.output_dir, earlier)
             choice = checkpoints.choose_checkpoint(run_dir)
         else:
             from swift.pipelines import sft_main
@@ -103,16 +117,37 @@ def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
 
 
 def _export(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    """Merge into a temporary folder, set its served system prompt, then rename it: a kill at any
+    point leaves no partial `-merged` folder, and `--resume` merges again (or finds it renamed)."""
     checkpoint = state.data["checkpoint"]["path"]
-    merged = merged_folder(checkpoint)
+    merged = f"{str(checkpoint).rstrip('/')}-merged"
     command = stage_command(recipe, "export")
     argv = command.argv({"CHECKPOINT": checkpoint})
+    renamed = state.data.get("exporting") == merged and Path(merged).is_dir()  # killed after the rename
+    if not renamed:
+        clear_partials(merged)
+        merged_folder(checkpoint)  # refuses one that exists
+        state.data["exporting"] = merged
+        state.save()
     with run_stage(state, "export", argv, echo), stage_env(command):
-        from swift.pipelines import export_main
-
-        export_main(argv)
+        if not renamed:
+            _merge_into(argv, merged, lambda folder, say: fix_served_prompt(recipe, folder, say), echo)
         state.data["merged"] = merged
-    fix_served_prompt(recipe, merged, echo)
+
+
+def _merge_into(argv: list[str], merged: str, finish=None, echo: Echo = print) -> None:
+    """swift export into a fresh sibling folder; `finish(folder, echo)` edits it; then it is renamed."""
+    from swift.pipelines import export_main
+
+    partial = partial_dir(merged)
+    try:
+        export_main([*argv, "--output_dir", str(partial)])
+        if finish:
+            finish(str(partial), lambda line: echo(line.replace(str(partial), merged)))
+        os.rename(partial, merged)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
 
 
 def merged_folder(checkpoint: str) -> str:
@@ -131,12 +166,10 @@ def merge(checkpoint: str, echo: Echo = print) -> str:
     merged = merged_folder(checkpoint)
     argv = ["--adapters", checkpoint.rstrip("/"), "--merge_lora", "true"]
     banner(echo, "export", ["swift", "export", *argv])
-    from swift.pipelines import export_main
-
     from .inference import allow_remote_code
 
     allow_remote_code(False)
-    export_main(argv)
+    _merge_into(argv, merged)
     return merged
 
 
@@ -182,11 +215,10 @@ def _write_scripts(state: RunState, recipe: Recipe, recipe_ref: list[str]) -> No
     the checkpoint `run` chose (manifest.json's checkpoint.path), not to a fresh `best` choice."""
     run_dir = Path(state.data["run_dir"])
     chosen = state.data["checkpoint"]["path"]
-    (run_dir / "recipe.json").write_text(json.dumps(state.data["recipe"], ensure_ascii=False, indent=2),
-                                         encoding="utf-8")
+    write_json(run_dir / "recipe.json", state.data["recipe"])
     for stage in stages_for(recipe, "all"):
-        (run_dir / f"{stage}.sh").write_text(render_script(recipe, stage, recipe_ref, chosen=chosen), encoding="utf-8")
-    (run_dir / "serve.sh").write_text(serve_script(recipe, recipe_ref, chosen), encoding="utf-8")
+        write_text(run_dir / f"{stage}.sh", render_script(recipe, stage, recipe_ref, chosen=chosen))
+    write_text(run_dir / "serve.sh", serve_script(recipe, recipe_ref, chosen))
 
 
 def build_replay(recipe: Recipe, echo: Echo = print):
@@ -199,8 +231,34 @@ def build_replay(recipe: Recipe, echo: Echo = print):
         return build(recipe, infer_argv_for(recipe, base), base, echo)
 
 
+# The demo's replay pace, to say roughly how long `data` will take: SmolLM2-135M on 2 CPU cores
+# answered 400 prompts of up to 96 new tokens in 649 s (bench/ablation.json, row ii).
+REPLAY_SECONDS_PER_PROMPT, REPLAY_PACE_TOKENS = 649 / 400, 96
+
+
+def replay_notice(recipe: Recipe) -> Optional[str]:
+    """What `data` says before it loads the base model for replay; None when the answers are cached."""
+    from .inference import model_fingerprint
+    from .replay import cache_key, pool_prompts, replay_path, settings
+
+    base, spec = sft_value(recipe, "model"), recipe.data.replay
+    prompts = pool_prompts(recipe)
+    if Path(base).is_dir() or not recipe.model.id.startswith("builtin:"):  # a builtin not built yet has no cache
+        path = replay_path(recipe, cache_key(model_fingerprint(base), prompts, settings(recipe)))
+        if path.is_file() and path.with_suffix(".json").is_file():
+            return None
+    minutes = len(prompts) * REPLAY_SECONDS_PER_PROMPT * spec.max_new_tokens / REPLAY_PACE_TOKENS / 60
+    return (f"replay: loading the base model {recipe.model.id} to answer {len(prompts)} prompts (up to "
+            f"{spec.max_new_tokens} new tokens each) before mixing; about {max(round(minutes), 1)} min at the "
+            f"demo's pace (SmolLM2-135M on 2 CPU cores), less on a GPU, more for a larger model on a CPU; "
+            f"the answers are cached under {Path(recipe.output_dir) / 'data'}")
+
+
 def mix_data(recipe: Recipe, out: str, echo: Echo = print):
     """The mixed training file: identity rows, datasets and, when the recipe replays, the replay rows."""
+    notice = replay_notice(recipe) if recipe.data.replay else None
+    if notice:
+        echo(notice)
     replay = build_replay(recipe, echo) if recipe.data.replay else None
     return _mix(recipe, out, replay.path if replay else None)
 
@@ -232,6 +290,22 @@ def _data(state: RunState, recipe: Recipe, echo: Echo) -> None:
         echo(f"warning: {note}")
 
 
+def _shell_word(word: str) -> str:
+    """One argument quoted for bash; a `${NAME}` placeholder left for the shell, double-quoted."""
+    if word.startswith("${") and "}" in word:
+        name, rest = word[2:].split("}", 1)
+        return f'"${{{name}}}"' + (shlex.quote(rest) if rest else "")
+    return shlex.quote(word)
+
+
+def _shell_word(word: str) -> str:
+    """One argument quoted for bash; a `${NAME}` placeholder left for the shell, double-quoted."""
+    if word.startswith("${") and "}" in word:
+        name, rest = word[2:].split("}", 1)
+        return f'"${{{name}}}"' + (shlex.quote(rest) if rest else "")
+    return shlex.quote(word)
+
+
 def dry_run(recipe: Recipe, echo: Echo) -> None:
     """Print every stage and its exact argument list, running nothing."""
     check_prompts(recipe)
@@ -244,29 +318,43 @@ def dry_run(recipe: Recipe, echo: Echo) -> None:
     banner(echo, "before: answers of the base model")
     for stage in stages_for(recipe, "all"):
         command = stage_command(recipe, stage)
-        env = " ".join(f"{k}={v}" for k, v in command.env)
-        banner(echo, stage, [env, "swift", stage, *command.argv(keep_unbound=True)] if env else
-               ["swift", stage, *command.argv(keep_unbound=True)])
+        # Shell a person can paste: every word quoted; ${CHECKPOINT} stays for the shell to fill.
+        words = [f"{k}={shlex.quote(v)}" for k, v in command.env] + [shlex.join(["swift", stage])]
+        words += [_shell_word(word) for word in command.argv(keep_unbound=True)]
+        banner(echo, stage, [" ".join(words)])
     banner(echo, "after: answers of the tuned model")
 
 
-def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo = print) -> dict:
+def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo = print,
+        restart: bool = False) -> dict:
     """Run a recipe end to end; returns the manifest.
 
     Args:
         recipe: A validated recipe.
         recipe_ref: How scripts written into the run folder refer back to the recipe.
         resume: Continue the interrupted run in recipe.output_dir: finished stages are skipped and
-            training restarts from its last checkpoint.
+            training restarts from the newest complete checkpoint of any of its attempts.
         echo: Where banners and tables go.
+        restart: Start over although an unfinished run is in recipe.output_dir (its folders stay).
 
     Raises:
-        SelfcogError: bad input (exit 2); StageError: a swift stage failed (exit 1).
+        SelfcogError: bad input, or another run holds recipe.output_dir (exit 2); StageError: a swift
+            stage failed (exit 1).
     """
+    check_prompts(recipe)  # first: a refused recipe writes, builds or downloads nothing
+    from .preflight import require
+
+    require(recipe)  # every file and flag `run` needs, before replay loads a model (the CLI checked already)
+    from .preflight import require
+
+    require(recipe)  # every file and flag `run` needs, before replay loads a model (the CLI checked already)
+    with holding(recipe.output_dir, echo):  # one run per output_dir, released however this ends
+        return _run(RunState.open(recipe, resume, restart), recipe, recipe_ref, echo)
+
+
+def _run(state: RunState, recipe: Recipe, recipe_ref: list[str], echo: Echo) -> dict:
     from .console import swift_output
 
-    check_prompts(recipe)  # first: a refused recipe writes, builds or downloads nothing
-    state = RunState.open(recipe, resume)
     if state.data["run_dir"] and hasattr(echo, "move_log"):
         echo.move_log(Path(state.data["run_dir"]))
     with swift_output(echo):

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
+from .atomic import read_json
 from .errors import SelfcogError
 from .recipe import Recipe, is_builtin
 from .render import StageCommand, stage_command
@@ -65,14 +66,42 @@ def infer_argv_for(recipe: Recipe, model: str) -> list[str]:
 
 
 def resolve_evaluated(model: str) -> str:
-    """A run folder stands for the model it produced (merged, else the chosen checkpoint)."""
+    """A run folder stands for the model it produced (merged, else the chosen checkpoint); a builtin
+    id (builtin:tiny) for its folder, built as a recipe's would be."""
     from .inference import model_argv
 
+    if is_builtin(model):
+        from .models import prepare
+
+        return str(prepare(model.split(":", 1)[1]))
     manifest = Path(model) / "manifest.json"
     if manifest.is_file():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return data.get("merged") or data["checkpoint"]["path"]
+        data = read_json(manifest, "manifest")
+        chosen = isinstance(data, dict) and (data.get("merged") or (data.get("checkpoint") or {}).get("path"))
+        if not chosen:
+            raise SelfcogError(f"{manifest}: names no trained model yet (an unfinished run: --resume it)")
+        return chosen
     if not Path(model).exists() and (model.startswith((".", "/")) or Path(model).suffix):
         raise SelfcogError(f"{model}: no such model folder")
     model_argv(model)  # a folder that is neither a model nor adapters fails here, with its name
     return model
+
+
+# Where swift's model download fails: the hubs' clients and the HTTP stack under them.
+HUB_MODULES = ("modelscope", "modelscope_hub", "huggingface_hub", "requests", "urllib3")
+
+
+@contextmanager
+def hub_failures(model: str):
+    """A model hub that cannot give `model` (offline, unknown id, no access) becomes one line naming it."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - only hub errors are turned into one line; the rest re-raised
+        cause = exc
+        while cause is not None and type(cause).__module__.split(".")[0] not in HUB_MODULES:
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise SelfcogError(f"{model}: the model hub cannot give this model ({type(cause).__name__}: {first[:300]}); "
+                           "check the id and the network, or pass a local folder") from None

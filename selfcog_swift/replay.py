@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
 from . import RESOURCES
+from .atomic import read_json, write_json, writing
 from .errors import SelfcogError
 from .probes import grams, jaccard
 
@@ -165,11 +164,22 @@ def build(recipe, infer_argv: list[str], base_model: str, echo=print) -> ReplayS
     path = replay_path(recipe, key)
     meta = path.with_suffix(".json")
     if path.is_file() and meta.is_file():
-        return ReplaySummary(**{**json.loads(meta.read_text(encoding="utf-8")), "cached": True})
+        cached = _cached(meta, echo)
+        if cached:
+            return cached
     answers = _answer(infer_argv, prompts, generation, echo)
     summary = _write(recipe, path, prompts, answers, key)
-    meta.write_text(json.dumps(summary.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    write_json(meta, summary.to_json())  # after the rows: a metadata file vouches for a complete cache
     return summary
+
+
+def _cached(meta: Path, echo) -> Optional[ReplaySummary]:
+    """The cached summary; None (answer again) when its metadata is unreadable, e.g. cut off."""
+    try:
+        return ReplaySummary(**{**read_json(meta, "replay metadata"), "cached": True})
+    except (SelfcogError, TypeError) as exc:
+        echo(f"warning: {exc if isinstance(exc, SelfcogError) else f'{meta}: not replay metadata'}; answering again")
+        return None
 
 
 def _answer(infer_argv: list[str], prompts: list[tuple[str, str]], generation: dict, echo) -> list[str]:
@@ -201,9 +211,6 @@ def _write(recipe, path: Path, prompts: list[tuple[str, str]], answers: list[str
                                                 {"role": "assistant", "content": answer.strip()}]})
     if not rows:
         raise SelfcogError(f"data.replay: every one of {len(prompts)} answers was dropped ({dropped})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with writing(path) as handle:
         handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    os.replace(tmp, path)
     return ReplaySummary(str(path), recipe.data.replay.prompts, len(prompts), len(rows), dropped, False, key)

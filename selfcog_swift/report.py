@@ -9,6 +9,7 @@ import unicodedata
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .atomic import write_text
 from .probes import IDENTITY_SUITES
 
 LANGS = ("zh", "en")
@@ -152,9 +153,9 @@ def write_reports(run_dir: Path, manifest: dict, result: dict) -> tuple[Path, Pa
     """Write report.md and a self-contained report.html into the run folder; returns both paths."""
     md = _markdown(run_dir, manifest, result)
     md_path = run_dir / "report.md"
-    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    write_text(md_path, "\n".join(md) + "\n")
     html_path = run_dir / "report.html"
-    html_path.write_text(_html(run_dir, md, _charts(run_dir, manifest, result)), encoding="utf-8")
+    write_text(html_path, _html(run_dir, md, _charts(run_dir, manifest, result)))
     return md_path, html_path
 
 

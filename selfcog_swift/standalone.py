@@ -3,10 +3,10 @@ on the held-out suites, outside `run`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
+from .atomic import write_json
 from .invocation import infer_argv_for, prepare_model, resolve_evaluated, sft_value, stage_env
 from .errors import SelfcogError
 from .recipe import Recipe
@@ -21,7 +21,11 @@ def _loadable(model: str) -> bool:
 
 def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probes: Optional[str] = None,
                    out: Optional[str] = None, echo: Echo = print) -> dict:
-    """Score a tuned model against its base on the held-out suites and retention (`eval`)."""
+    """Score a tuned model against its base on the held-out suites and retention (`eval`).
+
+    Args:
+        echo: Where progress goes; a quiet console.Console also takes swift's own output into its log.
+    """
     from .evaluate import base_answers, compare, examine, gate
     from .probes import load_probes
 
@@ -33,12 +37,14 @@ def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probe
         raise SelfcogError(f"{target}: LoRA adapters without a base model: {base_model} is neither a folder "
                            "nor a hub id; pass --base")
     system, tokens = recipe.model.system, recipe.evaluate.max_new_tokens
-    with stage_env(stage_command(recipe, "infer")):
-        before, _ = base_answers(base_model, infer_argv_for(recipe, base_model), [], loaded, system, tokens)
-        after = examine(infer_argv_for(recipe, target), [], loaded, system, tokens, before["probes"])
+    from .console import swift_output
+
+    # swift's model repr and argument dump go to the log, as in `run` (a quiet Console; -v streams them).
+    with stage_env(stage_command(recipe, "infer")), swift_output(echo):
+        before, _ = base_answers(base_model, infer_argv_for(recipe, base_model), [], loaded, system, tokens, echo)
+        after = examine(infer_argv_for(recipe, target), [], loaded, system, tokens, before["probes"], echo=echo)
     result = compare(recipe, loaded, before, after)
     result["gate"] = gate(recipe, result)
     if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "eval.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(Path(out) / "eval.json", result)
     return result
