@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 from . import scoring
 from .probes import IDENTITY_SUITES, Probe
-from .retention import change, perplexity_change, real_text
+from .retention import change, perplexity_change, real_text, real_text_missing
 
 LANGS = ("zh", "en")
 # Checkpoint choice: at most this many identity and this many general validation questions.
@@ -154,17 +154,33 @@ def gate(recipe, result: dict) -> list[str]:
     failures = []
     for lang in LANGS:
         rates = result["after"]["languages"][lang]
-        checks = [("identity rate", (rates["identity"] or {}).get("rate"), bar.min_identity_rate, "below"),
-                  ("leak rate", (rates["leak"] or {}).get("rate"), bar.max_leak_rate, "above"),
-                  ("overreach rate", (rates["overreach"] or {}).get("rate"), bar.max_overreach_rate, "above"),
-                  ("drift", result["retention"]["drift"][lang]["relative"], bar.max_drift, "above"),
+        probes = f"the probes have no {lang} {{}} questions; add some to the probe file (evaluate.probes, eval --probes)"
+        checks = [("identity rate", (rates["identity"] or {}).get("rate"), bar.min_identity_rate, "below",
+                   probes.format("identity")),
+                  ("leak rate", (rates["leak"] or {}).get("rate"), bar.max_leak_rate, "above", probes.format("identity")),
+                  ("overreach rate", (rates["overreach"] or {}).get("rate"), bar.max_overreach_rate, "above",
+                   probes.format("general")),
+                  ("drift", result["retention"]["drift"][lang]["relative"], bar.max_drift, "above",
+                   f"no {lang} general probe has a non-empty base answer to score; add {lang} general probes"),
                   ("real-text perplexity change", result["retention"]["real_text"][lang]["perplexity_change"],
-                   bar.max_perplexity_increase, "above")]
-        for measure, value, limit, side in checks:
+                   bar.max_perplexity_increase, "above",
+                   real_text_missing(lang) or f"no {lang} real-text NLL was measured before and after")]
+        for measure, value, limit, side, missing in checks:
             bound = threshold(limit, lang)
-            if value is not None and (value < bound if side == "below" else value > bound):
+            # Fail closed: a bound with nothing to check is not a pass.
+            if value is None:
+                failures.append(f"{lang}: {measure} is missing (the recipe bounds it at {bound:.2f}): {missing}")
+            elif value < bound if side == "below" else value > bound:
                 failures.append(f"{lang}: {measure} {value:.2f} is {side} the recipe's {bound:.2f}")
     return failures
+
+
+def checkpoint_rank(score: dict) -> tuple:
+    """How choose_by_identity orders scored checkpoints (the highest wins): identity rate minus
+    overreach rate, then the lower validation NLL, a missing NLL last, then the later step."""
+    nll = score["nll"]
+    return (score["identity_rate"] - score["overreach_rate"], -nll if nll is not None else float("-inf"),
+            score["order"])
 
 
 # --------------------------------------------------------------------------- checkpoint choice
@@ -237,7 +253,7 @@ def choose_by_identity(recipe, run_dir: Path, argv_for, echo=None) -> tuple[list
                        "nll": nll, "order": order, "languages": rates["languages"]})
     del pipeline
     gc.collect()
-    best = max(scored, key=lambda s: (s["identity_rate"] - s["overreach_rate"], -(s["nll"] or 0), s["order"]))
+    best = max(scored, key=checkpoint_rank)
     counts = f"{sum(p.asks == 'both' for p in probes)} identity and {sum(p.asks == 'none' for p in probes)} general"
     reason = (f"best identity rate minus overreach ({best['identity_rate']:.2f} - {best['overreach_rate']:.2f}) on "
               f"{counts} validation questions, validation reference NLL {best['nll']} (of {len(scored)} checkpoints: "

