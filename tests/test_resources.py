@@ -76,12 +76,17 @@ def user_turns(rows):
     return [m["content"] for row in rows for m in row["messages"] if m["role"] == "user"]
 
 
-def test_regenerating_gives_the_committed_files_byte_for_byte(tmp_path):
+def test_regenerating_gives_the_committed_files_byte_for_byte(tmp_path, generator):
     result = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(GENERATED)
-    for name in GENERATED:
+    written = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file())
+    languages = generator.languages()
+    assert {"fr", "es", "ja", "ru"} <= set(languages)
+    assert written == sorted([*GENERATED, *(f"languages/{code}/{name}" for code in languages
+                                         for name in ("identity.jsonl", "replay_prompts.jsonl")),
+                           *(f"probes/{code}/{suite}.jsonl" for code in languages for suite in generator.SUITES)])
+    for name in written:
         made, committed = (tmp_path / name).read_bytes(), (RESOURCES / name).read_bytes()
         if made != committed:
             pairs = zip(made.split(b"\n"), committed.split(b"\n"))
@@ -90,8 +95,9 @@ def test_regenerating_gives_the_committed_files_byte_for_byte(tmp_path):
                         "edit tools/resource_sources/, then run the generator")
 
 
-def test_check_option_fails_on_a_stale_file(tmp_path):
-    for name in GENERATED:
+def test_check_option_fails_on_a_stale_file(tmp_path, generator):
+    for name in generator.build():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes((RESOURCES / name).read_bytes())
     check = [sys.executable, str(GENERATOR), "--check", "--out", str(tmp_path)]
     assert subprocess.run(check, capture_output=True, timeout=120).returncode == 0
@@ -99,6 +105,10 @@ def test_check_option_fails_on_a_stale_file(tmp_path):
     (tmp_path / "general.jsonl").write_bytes((RESOURCES / "general.jsonl").read_bytes().replace(b"\n", b"\r\n", 1))
     result = subprocess.run(check, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "out of date: general.jsonl" in result.stderr
+    # The files of the other languages count too: a missing one is out of date.
+    (tmp_path / "probes" / "ru" / "traps.jsonl").unlink()
+    result = subprocess.run(check, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "out of date: general.jsonl, probes/ru/traps.jsonl" in result.stderr
 
 
 def test_normalisation():
