@@ -1,6 +1,6 @@
 """selfcog-swift benchmarks: each figure against a baseline measured side by side in the same run.
 
-    make bench                                      # start, eval, mix, run (about 12 minutes on 2 cores)
+    make bench                                      # start, eval, mix, run (about 10 minutes on 2 cores)
     .venv/bin/python bench/run.py --only start,eval --reps 3
     .venv/bin/python bench/run.py --only demo       # the demo once, by stage (about 16 minutes on 2 cores)
     .venv/bin/python bench/run.py --mix-gb 0.2      # a smaller mixing input
@@ -127,7 +127,7 @@ def bench_eval(args: argparse.Namespace) -> dict:
     """Greedy generation of the same prompts one by one and in batches of each size."""
     runs: dict[int, list[float]] = {}
     code = EVAL.replace("EVAL_BATCHES", repr(EVAL_BATCHES))
-    for _ in range(max(1, args.reps - 1)):  # the one-by-one baseline alone takes about two minutes
+    for _ in range(max(1, args.reps - 2)):  # one pass takes about 5 minutes (the one-by-one baseline, 2)
         got = subprocess.run([PY, "-c", code, args.eval_model, *_swift_spec(args.eval_model), str(EVAL_PROMPTS),
                               str(EVAL_TOKENS)], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **OFFLINE})
         if got.returncode != 0:
