@@ -260,5 +260,20 @@ def import_legacy(script, out):
     Path(out).write_text(imported.to_yaml(), encoding="utf-8")
 
 
+@cli.command()
+@click.option("--model", "model_id", required=True, help="Hub id, local folder or builtin:NAME.")
+@click.option("--name", "names", multiple=True, metavar="LANG=NAME", help='e.g. --name zh=小黄 --name "en=Xiao Huang"')
+@click.option("--author", "authors", multiple=True, metavar="LANG=AUTHOR", help="e.g. --author en=ModelScope")
+@click.option("--data", "datasets", multiple=True, metavar="FILE", help="Your own rows to mix in (repeatable).")
+@click.option("--gpus", type=click.IntRange(min=1), help="Train on the first N GPUs of this machine.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here (never overwrites); default: print.")
+def init(model_id, names, authors, datasets, gpus, out):
+    """Write a commented recipe for your model and identity; resolved offline, nothing downloaded."""
+    from .scaffold import init as write_recipe
+
+    text = write_recipe(model_id, names, authors, datasets, gpus, out)
+    click.echo(f"wrote {out}" if out else text, nl=bool(out))
+
+
 def main():
     cli(prog_name="selfcog-swift")

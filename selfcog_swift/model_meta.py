@@ -100,8 +100,8 @@ def _hub_folder(model_id: str) -> Optional[Path]:
     for folder in (ms / "models" / model_id, ms / model_id):
         if folder.is_dir():
             return folder
-    hf = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
-              / "hub")
+    hf_home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
+    hf = Path(os.environ.get("HF_HUB_CACHE") or hf_home / "hub")
     snapshots = sorted((hf / f"models--{model_id.replace('/', '--')}" / "snapshots").glob("*"),
                        key=lambda p: p.stat().st_mtime)
     return snapshots[-1] if snapshots else None
@@ -136,7 +136,8 @@ def _folder_model_type(folder: Path, args: dict) -> tuple[Optional[str], Optiona
     if not types:  # swift goes on with its placeholder template, which has no system prompt
         return None, f"{folder}/config.json ({architectures[0]}: not in swift's registry)", None
     return None, None, (f"model.model_type: swift cannot tell the model_type of {folder} from its name or "
-                        f"config.json ({architectures[0]}: {', '.join(types)}); set model.model_type and model.template")
+                        f"config.json ({architectures[0]}: {', '.join(types)}); set model.model_type and "
+                        "model.template")
 
 
 def _template(recipe: Recipe, folder: Optional[Path], model_type: Optional[str],

@@ -191,7 +191,8 @@ def recipe_text(model_id: str, names: Iterable[str], authors: Iterable[str], dat
         "unresolved": meta.unresolved, "system": system, "system_note": system_note,
         "names": list(name.items()), "authors": list(author.items()), "name_en": name["en"], "author_en": author["en"],
         "size": f"{size:g}B" if size is not None else "size-unknown", "size_from": size_from, "cls": cls,
-        "learning_rate": re.sub(r"e([-+])0*(\d)", r"e\1\2", f"{cls['learning_rate']:.1e}"), "replay": cls["replay"], "gpus": gpus or 1,
+        "learning_rate": re.sub(r"e([-+])0*(\d)", r"e\1\2", f"{cls['learning_rate']:.1e}"),
+        "replay": cls["replay"], "gpus": gpus or 1,
         "gpus_given": gpus is not None, "devices": ",".join(str(i) for i in range(gpus or 1)),
         "datasets": [_data_path(path, out) for path in datasets], "out": out or "recipe.yaml",
         "output_dir": f"output/{_slug(name['en'])}", **_steps(cls, gpus or 1),
@@ -233,8 +234,10 @@ def write_new(path: str, text: str) -> None:
         os.link(tmp, target)  # fails if the name was taken meanwhile: no overwrite, no half-written file
     except FileExistsError:
         raise SelfcogError(exists) from None
+    except OSError:  # a file system without hard links: the check above, then a rename
+        os.replace(tmp, target)
     finally:
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def init(model_id: str, names: Iterable[str], authors: Iterable[str], datasets: Iterable[str] = (),

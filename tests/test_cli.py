@@ -9,7 +9,7 @@ from selfcog_swift.cli import cli
 
 # Every command the README documents; a missing one fails its test.
 COMMANDS = [[], ["render"], ["validate"], ["schema"], ["run"], ["data"], ["replay"], ["models"],
-            ["models", "prepare"], ["best"], ["merge"], ["ask"], ["chat"], ["serve"], ["import-legacy"], ["eval"]]
+            ["models", "prepare"], ["best"], ["merge"], ["ask"], ["chat"], ["serve"], ["import-legacy"], ["eval"], ["init"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
