@@ -13,6 +13,8 @@ Jobs (medians over --reps); each prints its figures beside the baseline measured
             (swift infer on the base, swift sft, swift export, swift infer on the merged model)
   demo      `run recipes/demo.yaml`: each stage's seconds against the run's wall time, and the
             after stage's scores (not in the default set: it takes as long as `make demo`)
+  hold_base seconds per sft step with tuning.hold_base vs plain sft, on the demo's mix, alternating
+            runs (bench/hold_base_cost.py; not in the default set: about 10 minutes on 2 cores)
 
 A new job is a function returning a dict of figures, registered with @job(name, compares=...).
 """
@@ -284,6 +286,14 @@ def bench_demo(args: argparse.Namespace) -> dict:
             "demo_gate_passed": done.returncode == 0, "demo_after": _after_counts(manifest)}
 
 
+@job("hold_base", compares=(("hold_base_seconds_per_step", "plain_sft_seconds_per_step"),), default=False)
+def bench_hold_base(args: argparse.Namespace) -> dict:
+    """tuning.hold_base's seconds per step against plain sft on the demo's mix (bench/hold_base_cost.py)."""
+    from hold_base_cost import measure
+
+    return measure(args)
+
+
 def table(results: dict, ran: list[str]) -> str:
     """Each figure of the jobs that ran now beside its baseline from the same run, and their ratio."""
     lines = [f"{'figure':28} {'value':>10}  {'baseline':28} {'value':>10}  {'ratio':>6}"]
@@ -303,6 +313,9 @@ def main() -> None:
     parser.add_argument("--mix-gb", type=float, default=1.0, help="size of the generated mixing input")
     parser.add_argument("--eval-model", default="smollm2", choices=["smollm2", "tiny"])
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    from hold_base_cost import add_arguments  # bench/ is on sys.path: this script's folder
+
+    add_arguments(parser)
     args = parser.parse_args()
     ran = args.only.split(",")
     unknown = [name for name in ran if name not in JOBS]
