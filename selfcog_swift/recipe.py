@@ -1,4 +1,4 @@
-"""Recipe schema, loading (`extends`, `--set`) and validation.
+"""Recipe schema and validation; reading recipe files (`extends`, `--set`, paths) is in recipe_files.py.
 
 A recipe is plain YAML committed to git. Loading never imports torch or swift and never
 touches the network: it is safe for `render` and `--help`.
@@ -6,19 +6,23 @@ touches the network: it is safe for `render` and `--help`.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from .errors import SelfcogError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 BUILTIN_PREFIX = "builtin:"
 # The smallest train.max_length accepted: a chat-formatted row (role markers, a question and an
 # answer) never fits in fewer tokens, so a smaller value is a typo.
 MIN_MAX_LENGTH = 16
+
+
+class FieldError(ValueError):
+    """A check across sections, raised with the field at fault (`loc`) so errors name its line."""
+
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(f"{'.'.join(map(str, loc))}: {message}")
+        self.loc, self.message = loc, message
 
 
 class _Section(BaseModel):
@@ -209,12 +213,12 @@ class Recipe(_Section):
         if self.train.batches != "similar_length":
             return self
         if self.data.source == "swift" and self.data.self_cognition:
-            raise ValueError("train.batches: similar_length needs every row in the mix file, but data.source: swift "
-                             "adds the hub's identity rows at train time; use data.source: builtin")
+            raise FieldError(("train", "batches"), "similar_length needs every row in the mix file, but data.source: "
+                             "swift adds the hub's identity rows at train time; use data.source: builtin")
         sft = self.swift_args.get("sft", {})
         for flag in ("group_by_length", "dataset_shuffle", "train_dataloader_shuffle", "streaming"):
             if sft.get(flag) not in (None, False):
-                raise ValueError(f"train.batches: similar_length orders the rows itself; drop swift_args.sft.{flag}")
+                raise FieldError(("train", "batches"), f"similar_length orders the rows itself; drop swift_args.sft.{flag}")
         return self
 
 
@@ -223,191 +227,25 @@ def json_schema() -> dict:
     return Recipe.model_json_schema()
 
 
-# --------------------------------------------------------------------------- loading
+# --------------------------------------------------------------------------- loading (recipe_files.py)
 
 
-def _read_yaml(path: Path) -> tuple[dict, Optional[yaml.Node]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SelfcogError(f"{path}: recipe file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SelfcogError(f"{path}: cannot read recipe: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SelfcogError(f"{path}{where}: malformed YAML: {problem}") from None
-    except ValueError as exc:  # e.g. PyYAML's own limits on odd input
-        raise SelfcogError(f"{path}: malformed YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise SelfcogError(f"{path}: a recipe must be a mapping of sections, got {type(data).__name__}")
-    return data, node
+def load_recipe(path: Union[str, Path], sets: tuple[str, ...] = ()) -> "Recipe":
+    """Load, merge (`extends`), override (`--set`) and validate a recipe (see recipe_files.load_recipe).
 
+    Raises:
+        SelfcogError: every problem, one a line, each naming `file:line` (or `--set`) and the field.
+    """
+    from .recipe_files import load_recipe as load
 
-def _deep_merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _load_tree(path: Path, seen: tuple[Path, ...]) -> tuple[dict, list[tuple[Path, Optional[yaml.Node]]]]:
-    """Load a recipe and its `extends` chain; returns merged data and (file, node) from child to root."""
-    resolved = path.resolve()
-    if resolved in seen:
-        chain = " -> ".join(str(p) for p in (*seen, resolved))
-        raise SelfcogError(f"{path}: extends forms a cycle: {chain}")
-    data, node = _read_yaml(path)
-    parent = data.get("extends")
-    if parent is None:
-        return data, [(path, node)]
-    if not isinstance(parent, str) or not parent:
-        raise SelfcogError(f"{path}: extends: must be a file path")
-    parent_path = path.parent / parent
-    if not parent_path.is_file():
-        raise SelfcogError(f"{path}: extends: file not found: {parent_path}")
-    parent_data, nodes = _load_tree(parent_path, (*seen, resolved))
-    parent_data.pop("extends", None)
-    return _deep_merge(parent_data, data), [(path, node), *nodes]
+    return load(path, sets)
 
 
 def parse_set(assignment: str) -> tuple[list[str], Any]:
     """Parse `a.b=value`; the value is read as a YAML scalar (1e-4, true, [a, b])."""
-    key, sep, raw = assignment.partition("=")
-    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
-        raise SelfcogError(f"--set {assignment!r}: expected key.path=value")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key.strip().split("."), value
+    from .recipe_files import parse_set as parse
 
-
-def _apply_set(data: dict, assignment: str) -> None:
-    keys, value = parse_set(assignment)
-    target = data
-    for depth, key in enumerate(keys[:-1]):
-        child = target.get(key)
-        if child is None:
-            child = target[key] = {}
-        if not isinstance(child, dict):
-            raise SelfcogError(f"--set {assignment!r}: {'.'.join(keys[: depth + 1])} is not a section")
-        target = child
-    target[keys[-1]] = value
-
-
-def _line_of(node: Optional[yaml.Node], loc: tuple) -> Optional[int]:
-    """1-based line of a field path in a composed YAML tree, or of its nearest existing parent."""
-    line = None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
-            if match is None:
-                return line
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
-    model: Any = Recipe
-    for key in loc:
-        if isinstance(key, int):
-            continue
-        field = getattr(model, "model_fields", {}).get(key)
-        if field is None:
-            return None
-        annotation = field.annotation
-        candidates = [annotation, *getattr(annotation, "__args__", ())]
-        for inner in list(candidates):
-            candidates += list(getattr(inner, "__args__", ()))
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if model is None:
-            return None
-    return model
-
-
-def _across_sections(error: dict) -> Optional[str]:
-    """The message of a check across sections (Recipe's validators), else None. Such a check has
-    no place of its own: its message starts with the field at fault ("train.batches: ...")."""
-    return str(error["ctx"]["error"]) if not error["loc"] and error["type"] == "value_error" else None
-
-
-def _loc(error: dict) -> tuple:
-    """Where an error is: its own place, or the field an across-sections message starts with."""
-    message = _across_sections(error)
-    return tuple(message.split(": ", 1)[0].split(".")) if message else tuple(error["loc"])
-
-
-def _describe(error: dict) -> str:
-    message = _across_sections(error)
-    if message:
-        return message
-    loc = _loc(error)
-    dotted = ".".join(str(part) for part in loc)
-    if error["type"] == "extra_forbidden":
-        owner = _model_at(loc[:-1])
-        known = list(owner.model_fields) if owner else []
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else (f"; known: {', '.join(known)}" if known else "")
-        return f"{dotted}: unknown key{suggestion}"
-    if error["type"] == "missing":
-        return f"{dotted}: required field missing"
-    return f"{dotted}: {error['msg']}"
-
-
-def load_recipe(path: Union[str, Path], sets: tuple[str, ...] = ()) -> Recipe:
-    """Load, merge (`extends`), override (`--set`) and validate a recipe.
-
-    Args:
-        path: The recipe's YAML file.
-        sets: `key.path=value` overrides, applied in order after `extends`.
-
-    Returns:
-        The validated recipe.
-
-    Raises:
-        SelfcogError: one line naming the file, line and field at fault.
-    """
-    path = Path(path)
-    data, nodes = _load_tree(path, ())
-    for assignment in sets:
-        _apply_set(data, assignment)
-    try:
-        return Recipe.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        line = next((ln for _, node in nodes if (ln := _line_of(node, _loc(first))) is not None), None)
-        where = f"{path}:{line}" if line else str(path)
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SelfcogError(f"{where}: {_describe(first)}{more}") from None
-
-
-def validation_errors(path: Union[str, Path], sets: tuple[str, ...] = ()) -> list[str]:
-    """Every problem in a recipe at once (for `selfcog-swift validate`); empty when it is valid."""
-    try:
-        data, _ = _load_tree(Path(path), ())
-        for assignment in sets:
-            _apply_set(data, assignment)
-        Recipe.model_validate(data)
-    except SelfcogError as exc:
-        return [str(exc)]
-    except ValidationError as exc:
-        return [f"{path}: {_describe(error)}" for error in exc.errors()]
-    return []
+    return parse(assignment)
 
 
 def is_builtin(model_id: str) -> bool:

@@ -38,7 +38,7 @@ def test_help_and_render_stay_light():
 def test_dry_run_prints_the_rendered_argv_and_runs_nothing(tmp_path):
     out = run_cli("run", "recipes/smoke.yaml", "--dry-run", "--set", f"output_dir={tmp_path}/o")
     assert out.returncode == 0, out.stderr
-    assert "swift sft --model" in out.stdout and "--adapters ${CHECKPOINT}" in out.stdout
+    assert "swift sft --model" in out.stdout and '--adapters "${CHECKPOINT}"' in out.stdout
     assert not (tmp_path / "o").exists()
 
 

@@ -74,7 +74,31 @@ def test_validate_lists_every_error(tmp_path):
     path = write(tmp_path, GOOD.replace("learning_rate", "lr").replace("builtin:tiny", "''"))
     out = run_cli("validate", str(path))
     assert out.returncode == 2
-    assert "train.lr: unknown key" in out.stderr and "model.id" in out.stderr
+    lines = out.stderr.splitlines()
+    assert lines[0] == f"error: {path}:2: model.id: String should have at least 1 character"
+    assert lines[1].startswith(f"error: {path}:7: train.lr: unknown key; known: epochs, ") and len(lines) == 2
+
+
+def test_load_recipe_raises_every_problem_one_a_line(tmp_path):
+    path = write(tmp_path, GOOD.replace("learning_rate", "lr").replace("zh: 某团队, ", ""))
+    with pytest.raises(SelfcogError) as exc:
+        load_recipe(path, ("train.epochs=-1",))
+    lines = str(exc.value).splitlines()
+    assert lines[0] == f"{path}:5: identity.author.zh: required field missing"
+    assert lines[1] == "--set: train.epochs: Input should be greater than 0"
+    assert lines[2].startswith(f"{path}:7: train.lr: unknown key") and len(lines) == 3
+    out = run_cli("render", str(path), "--set", "train.epochs=-1")
+    assert out.returncode == 2 and out.stderr.count("error: ") == 3 and "more)" not in out.stderr
+
+
+def test_a_union_field_reports_the_branch_that_got_furthest(tmp_path):
+    path = write(tmp_path, GOOD + "evaluate:\n  max_drift: {zh: 0.1}\n  min_identity_rate: high\ntuning: {target_modules: 5}\n")
+    with pytest.raises(SelfcogError) as exc:
+        load_recipe(path)
+    assert set(str(exc.value).splitlines()) == {
+        f"{path}:9: evaluate.max_drift.en: required field missing",
+        f"{path}:10: evaluate.min_identity_rate: Input should be a valid number, unable to parse string as a number",
+        f"{path}:11: tuning.target_modules: Input should be 'all-linear' or 'mlp'"}
 
 
 def test_schema_command_prints_the_recipe_schema():

@@ -1,0 +1,312 @@
+"""Everything `run` would refuse, found at once before anything runs.
+
+`validate`, `render`, `run --dry-run`, `run` and `data` call `checked_recipe` first: the schema
+(every error, not the first), the files the recipe names (datasets, identity rows, replay prompts,
+probes) and the first malformed row of each, hub dataset ids the mix cannot read, swift flags
+swift would reject, an empty mix, and a default system prompt that names the old identity
+(model_meta.prompt_problems). Each problem is one line, `WHERE: field: message`, WHERE being
+`file:line` of the field in the recipe (or the `extends` parent that set it) or `--set`.
+
+Cheap by design: no torch, no swift, no network, and a dataset is read only as far as its first
+PREFIX_ROWS rows (or PREFIX_BYTES): a malformed row further in is found when `data` draws it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from . import RESOURCES
+from .errors import SelfcogError
+from .recipe import BUILTIN_PREFIX, Recipe
+from .recipe_files import PATH_RULE, Problem, RecipeProblems, dotted, load
+from .rows import RowError, normalise, parse_line, resolve_path
+
+# How far into each dataset the row check reads: enough to catch a wrong format or a broken
+# export at once, little enough that a 200 MB file costs milliseconds.
+PREFIX_ROWS = 1000
+PREFIX_BYTES = 16 << 20
+# A `.json` list is parsed whole (JSON cannot be read in part); above this size only `data` reads it.
+JSON_WHOLE_BYTES = 64 << 20
+DATA_SUFFIXES = (".jsonl", ".json")
+# owner/name with no file suffix: how hub dataset ids look (AI-ModelScope/alpaca-gpt4-data-zh).
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(#\d+)?$")
+_COUNT = re.compile(r"^(.+)#(\d+)$")
+HUB_IDENTITY = "swift/self-cognition"
+
+Locate = Callable[[tuple], str]
+
+
+class Missing(str):
+    """A problem message about a file absent here: `render` warns (the scripts may run elsewhere)."""
+
+# Stand-ins for required sections the schema refused, so the others can still be checked.
+STAND_INS = {"model": {"id": "stand-in"}, "identity": {"name": {"zh": "-", "en": "-"}, "author": {"zh": "-", "en": "-"}}}
+
+
+def checked_recipe(path: Union[str, Path], sets: tuple[str, ...] = ()) -> Recipe:
+    """Load a recipe and check everything `run` would refuse.
+
+    Args:
+        path: The recipe's YAML file.
+        sets: `key.path=value` overrides.
+
+    Returns:
+        The validated recipe.
+
+    Raises:
+        RecipeProblems: every problem found, one a line (`WHERE: field: message`).
+    """
+    problems, recipe = problems_of(path, sets)
+    if problems:
+        raise RecipeProblems(problems)
+    return recipe
+
+
+def problems_of(path: Union[str, Path], sets: tuple[str, ...] = ()) -> tuple[list[Problem], Optional[Recipe]]:
+    """Every problem of a recipe file (empty when `run` would start), and the recipe when valid.
+
+    When the schema refuses some sections, the files and flags of the sections it accepted are
+    still checked, so one pass lists everything.
+    """
+    try:
+        loaded = load(path, sets)
+    except RecipeProblems as exc:
+        return exc.problems, None
+    if loaded.recipe is not None:
+        return recipe_problems(loaded.recipe, loaded.where, loaded.written), loaded.recipe
+    faulty = {p.loc[0] for p in loaded.problems if p.loc}
+    kept = {key: value for key, value in loaded.data.items() if key not in faulty}
+    try:  # the sound sections, with stand-ins for required ones the schema refused
+        partial = Recipe.model_validate({**kept, **{k: v for k, v in STAND_INS.items() if k not in kept}})
+    except ValueError:
+        return loaded.problems, None
+    return loaded.problems + recipe_problems(partial, loaded.where, loaded.written, only=set(kept) - faulty), None
+
+
+def require(recipe: Recipe) -> None:
+    """The same checks for a recipe built in Python (no file lines to name).
+
+    Raises:
+        RecipeProblems: every problem found.
+    """
+    problems = recipe_problems(recipe)
+    if problems:
+        raise RecipeProblems(problems)
+
+
+def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", written: Optional[dict] = None,
+                    only: Optional[set[str]] = None) -> list[Problem]:
+    """What `run` would refuse in a validated recipe, beyond the schema.
+
+    Args:
+        recipe: A validated recipe, paths resolved.
+        where: `file:line` (or `--set`) of a field, for the messages.
+        written: Path values as written in the recipe, by field (for hub ids and messages).
+        only: Check only these top-level sections (the ones the schema accepted); None: all.
+    """
+    written = written or {}
+    found: list[tuple[tuple, str]] = []
+    found += _data_problems(recipe, written)
+    found += _file_problems(recipe)
+    found += _flag_problems(recipe)
+    if only is None and not found:
+        found += _render_problems(recipe)
+    if only is None:
+        found += _prompt_problems(recipe)
+    return [Problem(where(loc), dotted(loc), message, loc, isinstance(message, Missing)) for loc, message in found
+            if only is None or (loc and loc[0] in only)]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _data_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
+    d, found = recipe.data, []
+    for index, spec in enumerate(d.datasets):
+        loc = ("data", "datasets", index, "path")
+        message = _dataset_problem(spec.path, written.get(loc, spec.path), "datasets")
+        if message:
+            found.append((loc, message))
+    if d.identity_file and d.source == "swift":
+        found.append((("data", "identity_file"), "only used with data.source: builtin (swift's hub set has "
+                                                 "its own rows); drop one of them"))
+    elif d.identity_file:
+        message = _dataset_problem(d.identity_file, written.get(("data", "identity_file"), d.identity_file),
+                                   "identity_file")
+        if message:
+            found.append((("data", "identity_file"), message))
+    if not d.self_cognition and not d.datasets and not d.replay:
+        found.append((("data", "self_cognition"), "nothing to train on: no identity rows (0), no datasets and no "
+                                                  "replay; set data.self_cognition (e.g. 500)"))
+    return found
+
+
+def _dataset_problem(path: str, as_written: str, field: str) -> Optional[str]:
+    """Why a dataset file cannot be mixed, or None."""
+    if path.startswith(BUILTIN_PREFIX):
+        if resolve_path(path).is_file():
+            return _rows_problem(resolve_path(path))
+        known = sorted(p.stem for p in RESOURCES.glob("*.jsonl"))
+        return f"unknown builtin dataset {path!r}; known: {', '.join(BUILTIN_PREFIX + k for k in known)}"
+    file = resolve_path(path)
+    if file.is_file():
+        return _rows_problem(file)
+    counted = _COUNT.match(as_written)
+    if counted and _COUNT.match(path) and resolve_path(_COUNT.match(path).group(1)).is_file():
+        return f"{as_written}: write the row count as its own field: {{path: {counted.group(1)}, sample: " \
+               f"{counted.group(2)}}}"
+    hub_id = counted.group(1) if counted else as_written
+    if hub_id == HUB_IDENTITY:
+        return f"{hub_id} is swift's hub identity set: use data.source: swift with data.self_cognition: N instead"
+    if field == "datasets" and _HUB_ID.match(as_written) and Path(hub_id).suffix.lower() not in DATA_SUFFIXES:
+        name = hub_id.rsplit("/", 1)[-1]
+        return (f"{as_written!r} looks like a hub dataset id, but the mix reads local .jsonl/.json files only; "
+                f"download it first (modelscope download --dataset {hub_id} --local_dir data/{name}) and "
+                f"give the file's path")
+    return Missing(f"file not found: {file} ({PATH_RULE})")
+
+
+def _rows_problem(path: Path) -> Optional[str]:
+    """The first malformed row among the first PREFIX_ROWS, as `file:line: why`; None when they parse."""
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        return f"{path}: unsupported file type {path.suffix or '(none)'}; use .jsonl or .json"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(PREFIX_BYTES)
+    except OSError as exc:
+        return f"{path}: cannot read: {exc.strerror or exc}"
+    if path.suffix.lower() == ".json" and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return _json_list_problem(path)
+    lines = head.split(b"\n")
+    if len(head) == PREFIX_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut by the byte bound
+    rows = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            normalise(parse_line(line))
+        except RowError as exc:
+            return f"{path}:{number}: {exc}"
+        rows += 1
+        if rows == PREFIX_ROWS:
+            break
+    return None if rows else f"{path}: empty dataset"
+
+
+def _json_list_problem(path: Path) -> Optional[str]:
+    if path.stat().st_size > JSON_WHOLE_BYTES:
+        return None
+    try:
+        rows = json.loads(path.read_bytes())
+    except ValueError as exc:
+        where = f"{path}:{exc.lineno}" if hasattr(exc, "lineno") else str(path)
+        return f"{where}: malformed JSON: {getattr(exc, 'msg', exc)}"
+    if not rows:
+        return f"{path}: empty dataset"
+    for index, row in enumerate(rows[:PREFIX_ROWS]):
+        try:
+            normalise(row)
+        except RowError as exc:
+            return f"{path}: row {index + 1}: {exc}"
+    return None
+
+
+# --------------------------------------------------------------------------- other files
+
+
+def _file_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    found = []
+    replay = recipe.data.replay
+    if replay is not None:
+        from .replay import BUILTIN_POOL, FROM_DATASETS
+
+        loc = ("data", "replay", "prompts")
+        if replay.prompts == FROM_DATASETS and not recipe.data.datasets:
+            found.append((loc, f"{FROM_DATASETS} asks the questions of data.datasets, which is empty; use "
+                               f"{BUILTIN_POOL} or a prompts file"))
+        elif replay.prompts.startswith(BUILTIN_PREFIX) and replay.prompts != BUILTIN_POOL:
+            found.append((loc, f"unknown builtin pool {replay.prompts!r}; known: {BUILTIN_POOL}"))
+        elif replay.prompts not in (FROM_DATASETS, BUILTIN_POOL):
+            message = _lines_problem(Path(os.path.expanduser(replay.prompts)), json.loads)
+            if message:
+                found.append((loc, message))
+    if recipe.evaluate.probes:
+        from .probes import parse_probe
+
+        message = _lines_problem(Path(os.path.expanduser(recipe.evaluate.probes)), None, parse_probe)
+        if message:
+            found.append((("evaluate", "probes"), message))
+    return found
+
+
+def _lines_problem(path: Path, parse: Optional[Callable] = None, parse_at: Optional[Callable] = None) -> Optional[str]:
+    """A JSONL file of prompts or probes: missing, empty, or its first unreadable line (first PREFIX_ROWS)."""
+    if not path.is_file():
+        return Missing(f"file not found: {path} ({PATH_RULE})")
+    rows = 0
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                parse(line) if parse else parse_at(line, f"{path}:{number}")
+            except ValueError:
+                return f"{path}:{number}: malformed JSON"
+            except SelfcogError as exc:
+                return str(exc)
+            rows += 1
+            if rows == PREFIX_ROWS:
+                break
+    return None if rows else f"{path}: empty file"
+
+
+# --------------------------------------------------------------------------- swift
+
+
+def _flag_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    """swift_args flags swift 4.6 rejects (its flag table, swift_flags.json), each with the closest."""
+    from .swift_flags import known_flags
+
+    found = []
+    for stage, flags in recipe.swift_args.items():
+        known = known_flags()[stage]
+        for flag in flags:
+            if flag not in known:
+                close = difflib.get_close_matches(flag, known, n=1)
+                found.append((("swift_args", stage, flag), f"swift {stage} has no such flag" +
+                              (f"; did you mean {close[0]}?" if close else "")))
+    return found
+
+
+def _render_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    """An unknown builtin model, then whatever else `render` refuses."""
+    from .models.registry import BUILTINS
+    from .render import stage_command, stages_for
+
+    name = recipe.model.id[len(BUILTIN_PREFIX):]
+    if recipe.model.id.startswith(BUILTIN_PREFIX) and name not in BUILTINS:
+        return [(("model", "id"), f"unknown builtin model {name!r}; known: "
+                                  f"{', '.join(BUILTIN_PREFIX + known for known in BUILTINS)}")]
+    try:
+        for stage in stages_for(recipe, "all"):
+            stage_command(recipe, stage)
+    except SelfcogError as exc:
+        return [((), str(exc))]
+    return []
+
+
+def _prompt_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    """The system-prompt guard (model_meta.prompt_problems): its lines start with the field at fault."""
+    from .model_meta import prompt_problems
+
+    found = []
+    for line in prompt_problems(recipe):
+        field, _, message = line.partition(": ")
+        found.append((tuple(field.split(".")), message) if message else ((), line))
+    return found

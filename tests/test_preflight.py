@@ -1,0 +1,227 @@
+"""preflight.py: everything `run` would refuse, all at once, each problem `WHERE: field: message`."""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from conftest import RECIPES, ROOT, run_cli
+from selfcog_swift.preflight import PREFIX_ROWS, checked_recipe, problems_of
+from selfcog_swift.recipe_files import PATH_RULE, RecipeProblems
+
+IDENTITY = "identity:\n  name: {zh: 小黄, en: Xiao Huang}\n  author: {zh: 魔搭, en: ModelScope}\n"
+GOOD_ROW = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+# WHERE: field: message — WHERE is file:line or --set
+SHAPE = re.compile(r"^error: (\S+:\d+|--set): [\w.\[\]]+: \S")
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rows(path, items):
+    return write(path, "".join((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items))
+
+
+def recipe_text(data="", extra=""):
+    return f"model:\n  id: builtin:tiny\n  system: You are a helpful assistant.\n{IDENTITY}data:\n{data}{extra}"
+
+
+def error_lines(out):
+    return [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+
+
+def test_validate_lists_every_problem_with_its_line(tmp_path):
+    rows(tmp_path / "bad.jsonl", [GOOD_ROW, GOOD_ROW, "{not json"])
+    path = write(tmp_path / "r.yaml", recipe_text(
+        "  datasets:\n"
+        "    - {path: AI-ModelScope/alpaca-gpt4-data-zh}\n"
+        "    - {path: nowhere.jsonl}\n"
+        "    - {path: bad.jsonl}\n",
+        "train:\n  learning_rat: 1\nswift_args:\n  sft: {lora_rnk: 8}\n"))
+    out = run_cli("validate", str(path), "--set", "train.epochs=many")
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    lines = error_lines(out)
+    assert len(lines) == len(out.stderr.splitlines()) == 6, out.stderr
+    assert all(SHAPE.match(line) for line in lines), out.stderr
+    expected = [
+        f"{path}:13: train.learning_rat: unknown key; did you mean 'learning_rate'?",
+        "--set: train.epochs: Input should be a valid number",
+        f"{path}:9: data.datasets[0].path: 'AI-ModelScope/alpaca-gpt4-data-zh' looks like a hub dataset id",
+        f"{path}:10: data.datasets[1].path: file not found: {tmp_path / 'nowhere.jsonl'} ({PATH_RULE})",
+        f"{path}:11: data.datasets[2].path: {tmp_path / 'bad.jsonl'}:3: malformed JSON",
+        f"{path}:15: swift_args.sft.lora_rnk: swift sft has no such flag; did you mean lora_rank?",
+    ]
+    for text in expected:
+        assert any(text in line for line in lines), (text, out.stderr)
+    assert "modelscope download --dataset AI-ModelScope/alpaca-gpt4-data-zh" in out.stderr
+
+
+@pytest.mark.parametrize("command", [["render"], ["run", "--dry-run"], ["run"], ["data", "--out", "mix.jsonl"]])
+def test_every_command_refuses_with_every_problem(tmp_path, command):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n  datasets: [{path: org/some-set}]\n",
+                                                  "output_dir: out\nswift_args: {sft: {lora_rnk: 8}}\n"))
+    out = run_cli(command[0], str(path), *command[1:], cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(error_lines(out)) == 2 and all(SHAPE.match(line) for line in error_lines(out)), out.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "mix.jsonl").exists()
+
+
+def test_a_plain_string_where_two_languages_are_needed_gets_an_example(tmp_path):
+    path = write(tmp_path / "r.yaml", "model: {id: builtin:tiny}\nidentity: {name: 小黄, author: ModelScope}\n")
+    with pytest.raises(RecipeProblems) as exc:
+        checked_recipe(path)
+    assert str(exc.value).splitlines() == [
+        f"{path}:2: identity.name: needs one name per language, e.g. name: {{zh: 小黄, en: <in English>}}",
+        f"{path}:2: identity.author: needs one author per language, e.g. author: {{zh: <中文>, en: ModelScope}}"]
+
+
+def test_set_values_are_blamed_on_set_not_on_a_file_line(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n"))
+    problems, _ = problems_of(path, ("train.learning_rate=fast", "identity.name=小黄", "nonsense"))
+    assert [str(p) for p in problems] == [
+        "--set: 'nonsense': expected key.path=value",
+        "--set: identity.name: needs one name per language, e.g. name: {zh: 小黄, en: <in English>}",
+        "--set: train.learning_rate: Input should be a valid number, unable to parse string as a number"]
+
+
+def test_an_across_sections_error_names_the_line_of_its_field(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text("  source: swift\n  self_cognition: 5\n",
+                                                  "train:\n  epochs: 1\n  batches: similar_length\n"))
+    problems, _ = problems_of(path)
+    assert [p.where for p in problems] == [f"{path}:12"] and problems[0].field == "train.batches"
+
+
+def test_errors_in_a_parent_recipe_name_the_parent_file(tmp_path):
+    parent = write(tmp_path / "base" / "base.yaml", recipe_text("  datasets:\n    - {path: gone.jsonl}\n"))
+    child = write(tmp_path / "child.yaml", "extends: base/base.yaml\ntrain: {epochs: 1}\n")
+    problems, _ = problems_of(child)
+    assert [str(p) for p in problems] == [
+        f"{parent}:9: data.datasets[0].path: file not found: {tmp_path / 'base' / 'gone.jsonl'} ({PATH_RULE})"]
+
+
+def test_relative_paths_are_read_from_the_file_that_states_them(tmp_path, monkeypatch):
+    """The path rule, for every path field: the recipe file's folder; --set values: the working directory."""
+    folder = tmp_path / "project"
+    rows(folder / "data" / "a.jsonl", [GOOD_ROW])
+    rows(folder / "data" / "ident.jsonl", [GOOD_ROW])
+    rows(folder / "prompts.jsonl", [{"prompt": "hi"}])
+    write(folder / "probes.jsonl", json.dumps({"question": "Who are you?", "lang": "en", "asks": "name"}) + "\n")
+    write(folder / "base.yaml", recipe_text(
+        "  self_cognition: 5\n  identity_file: data/ident.jsonl\n  datasets: [{path: data/a.jsonl}]\n"
+        "  replay: {prompts: prompts.jsonl}\n", "evaluate: {probes: probes.jsonl}\noutput_dir: runs/x\n"))
+    write(folder / "recipes" / "child.yaml", "extends: ../base.yaml\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    recipe = checked_recipe(folder / "recipes" / "child.yaml")
+    assert recipe.data.datasets[0].path == str(folder / "data" / "a.jsonl")
+    assert recipe.data.identity_file == str(folder / "data" / "ident.jsonl")
+    assert recipe.data.replay.prompts == str(folder / "prompts.jsonl")
+    assert recipe.evaluate.probes == str(folder / "probes.jsonl")
+    assert recipe.output_dir == str(folder / "runs" / "x")
+    rows(elsewhere / "b.jsonl", [GOOD_ROW])
+    recipe = checked_recipe(folder / "base.yaml", ("data.datasets=[{path: b.jsonl}]", "output_dir=out"))
+    assert (recipe.data.datasets[0].path, recipe.output_dir) == ("b.jsonl", "out")
+
+
+def test_committed_recipes_land_where_the_readme_says():
+    for name, output in (("demo", "output/demo"), ("smoke", "output/smoke")):
+        out = run_cli("render", f"recipes/{name}.yaml", "--stage", "sft")
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        assert f"--output_dir {output} " in out.stdout.replace("\\\n", " ").replace("    ", "")
+    from_recipes = run_cli("render", "smoke.yaml", "--stage", "sft", cwd=ROOT / "recipes").stdout
+    assert "--output_dir ../output/smoke " in from_recipes  # the same folder, from ./recipes
+
+
+def test_missing_files_refuse_every_check_and_name_the_rule(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text(
+        "  self_cognition: 5\n  identity_file: id.jsonl\n  replay: {prompts: p.jsonl}\n", "evaluate: {probes: pr.jsonl}\n"))
+    problems, recipe = problems_of(path)
+    assert recipe is not None and all(p.missing for p in problems)
+    assert [(p.field, p.message) for p in problems] == [
+        ("data.identity_file", f"file not found: {tmp_path / 'id.jsonl'} ({PATH_RULE})"),
+        ("data.replay.prompts", f"file not found: {tmp_path / 'p.jsonl'} ({PATH_RULE})"),
+        ("evaluate.probes", f"file not found: {tmp_path / 'pr.jsonl'} ({PATH_RULE})")]
+
+
+def test_render_warns_of_files_absent_here_but_refuses_what_is_wrong_anywhere(tmp_path):
+    out = run_cli("render", "recipes/biancang.yaml", "--stage", "sft")
+    assert out.returncode == 0 and "swift sft" in out.stdout
+    assert out.stderr.startswith("warning: recipes/biancang.yaml:19: data.datasets[0].path: file not found")
+    assert run_cli("validate", "recipes/biancang.yaml").returncode == 2  # run would refuse it on this machine
+
+
+def test_an_empty_mix_is_refused(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 0\n"))
+    out = run_cli("validate", str(path))
+    assert out.returncode == 2
+    assert error_lines(out) == [f"error: {path}:8: data.self_cognition: nothing to train on: no identity rows (0), "
+                                "no datasets and no replay; set data.self_cognition (e.g. 500)"]
+
+
+def test_malformed_rows_are_named_by_line_or_row(tmp_path):
+    jsonl = rows(tmp_path / "a.jsonl", [GOOD_ROW, "", {"instruction": "x"}])
+    json_list = write(tmp_path / "b.json", json.dumps([GOOD_ROW, {"messages": []}]))
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: a.jsonl}, {path: b.json}]\n"))
+    messages = [p.message for p in problems_of(path)[0]]
+    assert messages[0].startswith(f"{jsonl}:3: unknown row format")
+    assert messages[1] == f"{json_list}: row 2: messages must be a non-empty list"
+
+
+def test_rows_are_checked_only_in_a_bounded_prefix(tmp_path):
+    """A 200 MB dataset costs milliseconds: a bad row past PREFIX_ROWS is found when `data` draws it."""
+    rows(tmp_path / "big.jsonl", [GOOD_ROW] * PREFIX_ROWS + ["{bad"])
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: big.jsonl}]\n"))
+    assert problems_of(path)[0] == []
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_committed_recipes_pass_or_only_lack_private_data(path):
+    problems, recipe = problems_of(path)
+    assert recipe is not None and all(p.missing for p in problems), [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("name, identity, total", [("demo", 400, 799), ("smoke", 200, 216)])
+def test_committed_recipes_trigger_none_of_our_warnings(name, identity, total):
+    """demo: 400 identity rows, 399 replay rows kept; smoke: builtin:tiny has random weights."""
+    from selfcog_swift.guards import advice
+    from selfcog_swift.recipe import load_recipe
+
+    assert advice(load_recipe(ROOT / "recipes" / f"{name}.yaml"), identity, total) == []
+
+
+def test_run_refuses_bad_data_before_any_model_loads(tmp_path):
+    """Replay comes first in `run`; a missing dataset must stop it before swift is imported or
+    anything (replay cache, run state) is written."""
+    out_dir = tmp_path / "out"
+    code = ("import sys\nfrom selfcog_swift.cli import cli\n"
+            f"args = ['run', 'recipes/smoke.yaml', '--set', 'output_dir={out_dir}', '--set', 'data.replay={{sample: 4}}',"
+            f" '--set', 'data.datasets=[{{path: {tmp_path}/missing.jsonl}}]']\n"
+            "try: cli(args)\nexcept SystemExit as exc: print('EXIT', exc.code, file=sys.stderr)\n"
+            "print('HEAVY', sorted(m for m in ('torch', 'swift', 'transformers') if m in sys.modules), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert "EXIT 2" in out.stderr and "HEAVY []" in out.stderr, out.stderr[-2000:]
+    assert f"error: --set: data.datasets[0].path: file not found: {tmp_path}/missing.jsonl" in out.stderr
+    assert not out_dir.exists()
+
+
+def test_dry_run_prints_shell_a_person_can_paste(tmp_path):
+    system = "It's \"you\"; $HOME `id` & a\ttab"
+    out = run_cli("run", "recipes/smoke.yaml", "--dry-run", "--set", f"output_dir={tmp_path}/o dir",
+                  "--set", f"model.system={json.dumps(system)}", "--set", "launch.cuda_visible_devices='0,1'")
+    assert out.returncode == 0, out.stderr
+    commands = [line for line in out.stdout.splitlines() if line and not line.startswith("===")]
+    assert len(commands) == 3
+    script = tmp_path / "dry.sh"
+    script.write_text("\n".join(commands) + "\n")
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    sft = shlex.split(commands[0])
+    assert sft[0] == "CUDA_VISIBLE_DEVICES=0,1" and sft[sft.index("--system") + 1] == system
+    assert sft[sft.index("--output_dir") + 1] == f"{tmp_path}/o dir"
+    assert '--adapters "${CHECKPOINT}"' in commands[1]
