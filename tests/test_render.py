@@ -165,3 +165,30 @@ def test_render_imports_neither_torch_nor_swift():
             "heavy=[m for m in ('torch','swift','transformers') if m in sys.modules]; print('HEAVY', heavy, file=sys.stderr)")
     out = subprocess.run([__import__("sys").executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert "HEAVY []" in out.stderr, out.stderr
+
+
+def test_revision_and_dtype_reach_every_stage_that_loads_the_model(tmp_path, swift_parsers):
+    """sft trains one revision in one dtype; replay, before, choose, after, eval and serve load the same."""
+    from selfcog_swift.invocation import infer_argv_for
+    from selfcog_swift.serve import deploy_argv
+
+    recipe = load_recipe(BIANCANG, ("model.revision=v1.2", "model.torch_dtype=bfloat16"))
+    lora = tmp_path / "checkpoint-9"
+    lora.mkdir()
+    (lora / "adapter_config.json").write_text("{}")
+    merged = tmp_path / "checkpoint-9-merged"
+    merged.mkdir()
+    (merged / "config.json").write_text("{}")
+    infer = {"infer.sh": stage_command(recipe, "infer").argv({"CHECKPOINT": str(lora)}),
+             "replay and before (the base)": infer_argv_for(recipe, recipe.model.id),
+             "choose and eval (LoRA on the base)": infer_argv_for(recipe, str(lora)),
+             "after and eval (merged)": infer_argv_for(recipe, str(merged))}
+    loading = {"sft": stage_command(recipe, "sft").argv(), **infer,
+               "serve": deploy_argv(str(merged), recipe, "127.0.0.1", 8000, "transformers")}
+    for name, argv in loading.items():
+        assert argv[argv.index("--model_revision") + 1] == "v1.2", name
+        assert argv[argv.index("--torch_dtype") + 1] == "bfloat16", name
+    for name, argv in infer.items():
+        assert swift_parsers["infer"].parse_known_args(argv)[1] == [], name
+    bare = load_recipe(BIANCANG)
+    assert "--model_revision" not in infer_argv_for(bare, str(merged))
