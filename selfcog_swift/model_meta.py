@@ -191,7 +191,8 @@ def resolve(recipe: Recipe) -> ModelMeta:
     template, template_from = _template(recipe, folder, model_type, entry)
     unresolved = None
     if template is not None and not is_template(template):
-        refused.append(f"{template_from}: {template!r} is not a swift 4.6 template (e.g. qwen, chatml, llama3_2)")
+        origin = "" if template_from == "model.template" else f" (from {template_from})"
+        refused.append(f"model.template: {template!r}{origin} is not a swift 4.6 template (e.g. qwen, chatml, llama3_2)")
     elif template is None and model_type in _table()["model_types"] and not refused:
         refused.append(f"model.template: swift has several templates for model_type {model_type!r} and cannot "
                        "pick one; set model.template")

@@ -129,3 +129,29 @@ def test_smollm2_real_template_is_caught_and_fixed(recipe, tmp_path):
     with_system = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}], tokenize=False)
     assert "Be brief." in with_system and "BianCang's" not in with_system
+
+
+def test_run_refuses_before_building_or_downloading(recipe, tmp_path, monkeypatch):
+    from selfcog_swift import driver
+
+    def never(*_):
+        raise AssertionError("prepare_model ran before the prompt check")
+
+    monkeypatch.setattr(driver, "prepare_model", never)
+    recipe.model.id, recipe.output_dir = "Qwen/Qwen2.5-7B-Instruct", str(tmp_path / "out")
+    with pytest.raises(SelfcogError, match=r"^model.system: swift template 'qwen2_5' trains with"):
+        driver.run(recipe, ["r.yaml"], echo=lambda *_: None)
+    with pytest.raises(SelfcogError, match="names 'Qwen'"):
+        driver.dry_run(recipe, lambda *_: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_served_prompt_defaults_to_the_template_default(recipe, tmp_path):
+    """Without model.system the merged model serves with swift's template default (builtin:tiny: qwen's)."""
+    from selfcog_swift.driver import fix_served_prompt
+
+    (tmp_path / "chat_template.jinja").write_text(SMOL_TEMPLATE)
+    said = []
+    fix_served_prompt(recipe, str(tmp_path), said.append)
+    text = default_system_text((tmp_path / "chat_template.jinja").read_text())
+    assert "You are a helpful assistant." in text and "SmolLM" not in text and len(said) == 1
