@@ -94,17 +94,35 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _hub_folder(model_id: str) -> Optional[Path]:
-    """A hub model already in the ModelScope or Hugging Face cache (no download), if any."""
+def _child(parent: Path, name: str) -> Optional[Path]:
+    """parent/name, matched without regard to case as hub ids are (qwen/… on ModelScope, Qwen/… on HF)."""
+    if not parent.is_dir():
+        return None
+    return next((p for p in parent.iterdir() if p.name.lower() == name.lower()), None)
+
+
+def _hub_folder(model_id: str, revision: Optional[str]) -> Optional[Path]:
+    """A hub model already in the ModelScope or Hugging Face cache (no download), if any: ModelScope
+    writes `.` in names as `___`; the HF cache keeps one snapshot per commit, named by refs/<revision>."""
+    if model_id.count("/") != 1:
+        return None
+    org, name = model_id.split("/")
     ms = Path(os.environ.get("MODELSCOPE_CACHE") or Path.home() / ".cache" / "modelscope" / "hub")
-    for folder in (ms / "models" / model_id, ms / model_id):
-        if folder.is_dir():
+    for root in (ms / "models", ms):
+        org_dir = _child(root, org)
+        folder = org_dir and (_child(org_dir, name.replace(".", "___")) or _child(org_dir, name))
+        if folder and folder.is_dir():
             return folder
     hf_home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
-    hf = Path(os.environ.get("HF_HUB_CACHE") or hf_home / "hub")
-    snapshots = sorted((hf / f"models--{model_id.replace('/', '--')}" / "snapshots").glob("*"),
-                       key=lambda p: p.stat().st_mtime)
-    return snapshots[-1] if snapshots else None
+    repo = _child(Path(os.environ.get("HF_HUB_CACHE") or hf_home / "hub"), f"models--{org}--{name}")
+    if repo is None:
+        return None
+    ref = repo / "refs" / (revision or "main")
+    commit = ref.read_text(encoding="utf-8").strip() if ref.is_file() else revision
+    if commit and (repo / "snapshots" / commit).is_dir():
+        return repo / "snapshots" / commit
+    snapshots = sorted((repo / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime)
+    return snapshots[-1] if snapshots and not revision else None
 
 
 def _builtin(recipe: Recipe) -> ModelMeta:
@@ -198,7 +216,9 @@ def resolve(recipe: Recipe) -> ModelMeta:
                        "pick one; set model.template")
     elif template is None and not refused:
         unresolved = f"swift 4.6's registry does not list {m.id!r}, so its template is known only after a download"
-    chat_folder = folder or _hub_folder(m.id)
+        if m.id.startswith((".", "/", "~")):
+            unresolved = f"{m.id} is no folder here, and swift 4.6's registry does not list its name"
+    chat_folder = folder or _hub_folder(m.id, m.revision)
     chat = chat_template_of(chat_folder) if chat_folder else None
     return ModelMeta(m.id, model_type, type_from, template, template_from,
                      template_default(template) if template else None,

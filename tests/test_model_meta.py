@@ -196,3 +196,25 @@ def test_resolving_imports_neither_swift_nor_torch():
             "print('HEAVY', sorted(m for m in ('torch', 'swift', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert "HEAVY []" in out.stdout, out.stderr[-2000:]
+
+
+def test_modelscope_cache_and_hf_revisions_are_found(tmp_path):
+    ms = tmp_path / "ms" / "models" / "qwen" / "Chatty2___5-7B"  # ModelScope: lower-case org, `.` as ___
+    ms.mkdir(parents=True)
+    (ms / "chat_template.jinja").write_text(SMOL_TEMPLATE)
+    assert "chat template (" + str(ms) + ")" in prompt_problems(recipe("Qwen/Chatty2.5-7B", template="chatml"))[0]
+    repo = tmp_path / "hf" / "models--Org--Pinned-7B"
+    for commit, template in (("aaa", SMOL_TEMPLATE), ("bbb", "{{ messages[0]['content'] }}")):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "chat_template.jinja").write_text(template)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "v1").write_text("aaa")
+    (repo / "refs" / "main").write_text("bbb")
+    assert prompt_problems(recipe("Org/Pinned-7B", template="chatml")) == []  # main: no default prompt
+    assert "naming 'SmolLM'" in prompt_problems(recipe("Org/Pinned-7B", template="chatml", revision="v1"))[0]
+    assert "naming 'SmolLM'" in prompt_problems(recipe("Org/Pinned-7B", template="chatml", revision="aaa"))[0]
+
+
+def test_a_missing_local_folder_is_named():
+    [problem] = prompt_problems(recipe("./models/my-own-7b"))
+    assert problem.startswith("model.system: ./models/my-own-7b is no folder here")
