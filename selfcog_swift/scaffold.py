@@ -29,8 +29,8 @@ SIZES_FILE = RESOURCES / "init_sizes.yaml"
 TEMPLATE_FILE = RESOURCES / "init_recipe.yaml.j2"
 REQUIRED_LANGS = ("zh", "en")
 LANG = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
-# A size in a model name: 7B, 0.5B, 135M, 1.8b (not the 2.5 of Qwen2.5, which has no unit).
-SIZE = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)([BM])(?![A-Za-z])", re.IGNORECASE)
+# A size in a model name: 7B, 0.5B, 135M, 1.8b, 8x7B (not the 2.5 of Qwen2.5, which has no unit).
+SIZE = re.compile(r"(?<![A-Za-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([BM])(?![A-Za-z])", re.IGNORECASE)
 EXAMPLE = {"name": 'zh=小黄 --name "en=Xiao Huang"', "author": "zh=魔搭 --author en=ModelScope"}
 COMMENT_COLUMN = 31  # where inline comments start, as in recipes/*.yaml
 GATE = ("min_identity_rate", "max_leak_rate", "max_overreach_rate", "max_drift", "max_perplexity_increase")
@@ -40,6 +40,13 @@ def yaml_scalar(value: str) -> str:
     """A double-quoted YAML scalar that loads back as exactly `value` (colons, quotes, newlines)."""
     text = yaml.safe_dump(value, default_style='"', allow_unicode=True, width=math.inf)
     return text.removesuffix("\n...\n").rstrip("\n")
+
+
+def yaml_number(value: float) -> str:
+    """A float YAML reads back as one (1.0e-4, not 1e-4, which YAML 1.1 reads as a string)."""
+    if float(value).is_integer() and abs(value) < 1e6:
+        return str(value)
+    return re.sub(r"e([-+])0*(\d)", r"e\1\2", f"{value:.1e}")
 
 
 def comment_text(value) -> str:
@@ -97,7 +104,8 @@ def model_size(model_id: str) -> tuple[Optional[float], str]:
     match = SIZE.search(name)
     if not match:
         return None, f"no size in {name!r}"
-    size = float(match.group(1)) / (1000 if match.group(2).lower() == "m" else 1)
+    experts = int(match.group(1)) if match.group(1) else 1  # Mixtral-8x7B: all experts are loaded
+    size = experts * float(match.group(2)) / (1000 if match.group(3).lower() == "m" else 1)
     return size, f"{match.group(0)} in its name"
 
 
@@ -107,7 +115,8 @@ def size_class(size: Optional[float]) -> dict:
     classes = table["classes"]
     row = next((c for c in classes if c["up_to_b"] >= size), classes[-1]) if size is not None else \
         next(c for c in classes if c["name"] == table["unknown_size"])
-    return {**row, "replay": table["replay"], "checkpoints": table["checkpoints"]}
+    return {**row, "replay": table["replay"], "checkpoints": table["checkpoints"], "others": [
+        c for c in classes if c is not row]}
 
 
 def _system(recipe: Recipe) -> tuple[str, str, dict]:
@@ -117,14 +126,19 @@ def _system(recipe: Recipe) -> tuple[str, str, dict]:
         raise SelfcogError(problems[0])
     meta = resolve(recipe)
     found = names_found(meta.default_system, leak_terms(recipe))
-    template = f"swift template {meta.template!r}" if meta.template else "the template swift picks after download"
+    template = f"swift template {meta.template!r}"
     if meta.default_system and not found:
-        note = f"{template}'s own default system prompt, written out: the merged model serves with it too"
+        note = f"the default system prompt of {template}, written out: the merged model serves with it too"
         return meta.default_system, note, meta
     if found:
         note = f"instead of the default system prompt of {template}, which names {found[0]!r}"
+    elif meta.template is None:
+        note = "trained and served instead of whatever default the template swift picks after download has"
     else:
         note = f"{template} has no default system prompt; this one is trained and served with the merged model"
+    chat_names = names_found(meta.chat_default, leak_terms(recipe))
+    if chat_names:
+        note += f" (the model's own chat template names {chat_names[0]!r})"
     return SAFE_SYSTEM, note, meta
 
 
@@ -157,6 +171,7 @@ def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
     env.filters["q"] = yaml_scalar
     env.filters["c"] = comment_text
+    env.filters["number"] = yaml_number
     env.filters["col"] = lambda line: line.ljust(COMMENT_COLUMN - 3) + " "
     return env
 
@@ -190,8 +205,8 @@ def recipe_text(model_id: str, names: Iterable[str], authors: Iterable[str], dat
         "model_id": model_id, "template": meta.template, "template_from": _template_note(meta),
         "unresolved": meta.unresolved, "system": system, "system_note": system_note,
         "names": list(name.items()), "authors": list(author.items()), "name_en": name["en"], "author_en": author["en"],
-        "size": f"{size:g}B" if size is not None else "size-unknown", "size_from": size_from, "cls": cls,
-        "learning_rate": re.sub(r"e([-+])0*(\d)", r"e\1\2", f"{cls['learning_rate']:.1e}"),
+        "size": f"{size:g}B" if size is not None else "unknown", "size_from": size_from, "cls": cls,
+        "size_unknown": size is None,
         "replay": cls["replay"], "gpus": gpus or 1,
         "gpus_given": gpus is not None, "devices": ",".join(str(i) for i in range(gpus or 1)),
         "datasets": [_data_path(path, out) for path in datasets], "out": out or "recipe.yaml",

@@ -60,10 +60,18 @@ def test_the_issue_example(tmp_path):
 @pytest.mark.parametrize("model_id, size, klass, lr", [
     ("HuggingFaceTB/SmolLM2-135M-Instruct", 0.135, "small", 1e-3), ("Qwen/Qwen2.5-0.5B-Instruct", 0.5, "small", 1e-3),
     ("Qwen/Qwen2.5-7B-Instruct", 7, "medium", 1e-4), ("Qwen/Qwen1.5-14B-Chat", 14, "large", 1e-5),
-    ("01ai/Yi-1.5-9B-Chat", 9, "medium", 1e-4), ("org/mystery-chat", None, "medium", 1e-4)])
+    ("01ai/Yi-1.5-9B-Chat", 9, "medium", 1e-4), ("org/mystery-chat", None, "medium", 1e-4),
+    ("mistralai/Mixtral-8x7B-Instruct-v0.1", 56, "large", 1e-5), ("Qwen/Qwen3-30B-A3B", 30, "large", 1e-5)])
 def test_size_class_from_the_name(model_id, size, klass, lr):
     assert model_size(model_id)[0] == size
     assert (size_class(size)["name"], size_class(size)["learning_rate"]) == (klass, lr)
+
+
+def test_unknown_size_names_the_other_classes(tmp_path):
+    out, recipe = written(tmp_path, "deepseek-ai/DeepSeek-V3")
+    text = out.read_text(encoding="utf-8")
+    assert "Model size unknown" in text and "large (above 10B): learning_rate 1.0e-5, epochs 3" in text
+    assert recipe.train.learning_rate == 1e-4
 
 
 def test_size_from_a_local_config(tmp_path):
@@ -92,8 +100,9 @@ def test_unknown_hub_id_gets_an_explicit_system_prompt(tmp_path):
 
 def test_builtin_with_a_naming_chat_template(tmp_path, monkeypatch):
     monkeypatch.setenv("SELFCOG_CACHE", str(tmp_path / "cache"))
-    _, recipe = written(tmp_path, "builtin:smollm2")
+    out, recipe = written(tmp_path, "builtin:smollm2")
     assert recipe.model.system == "You are a helpful assistant." and recipe.train.learning_rate == 1e-3
+    assert "the model's own chat template names 'SmolLM'" in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("value", ['Xiao: Huang', 'say "hi"', "it's", "two\nlines", "# not a comment", " lead",
