@@ -170,3 +170,15 @@ def test_cli_bad_names_are_one_line_exit_2(args, message):
 def test_cli_without_authors_says_how():
     result = CliRunner().invoke(cli, ["init", "--model", "Qwen/Qwen3-8B", "--name", "zh=小黄", "--name", "en=X"])
     assert result.exit_code == 2 and "--author: zh and en missing" in result.output
+
+
+def test_cli_init_then_validate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("rows.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", '
+                                  '"content": "hello"}]}\n')
+    runner = CliRunner()
+    wrote = runner.invoke(cli, ["init", "--model", "Qwen/Qwen2.5-7B-Instruct", *ARGS, "--data", "rows.jsonl",
+                                "--gpus", "2", "--out", "sub/x.yaml"])
+    assert wrote.exit_code == 0, wrote.output
+    checked = runner.invoke(cli, ["validate", "sub/x.yaml"])
+    assert (checked.exit_code, checked.output) == (0, "sub/x.yaml: ok\n")
