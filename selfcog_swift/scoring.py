@@ -1,7 +1,9 @@
 """Scoring answers: pure functions, no model, unit-tested rule by rule.
 
 A *mention* of a term is a match that is not negated in its own clause ("I am not ChatGPT",
-"我不是通义千问", "并非由OpenAI开发"): a negated old identity is no leak, a negated new one no hit.
+"我不是通义千问", "私はChatGPTではありません"): a negated old identity is no leak, a negated new one no
+hit. The negation cues are data, per language (languages.py, resources/languages/<code>/negation.yaml):
+those of the answer's language (its probe's `lang`) and those of zh and en apply.
 ASCII terms match as whole words, case-insensitively; Chinese terms as substrings after NFKC.
 Numbers in expected answers match on number boundaries ("2" is not found in "12" or "2.5").
 """
@@ -13,13 +15,7 @@ import re
 import unicodedata
 from typing import Iterable, Optional, Sequence
 
-# A mention is negated when one of these cues comes before it in the same clause, close enough:
-# within NEGATION_WORDS words (English) or NEGATION_CHARS characters (Chinese).
-NEGATION_EN = ("not", "n't", "never", "neither", "nor", "unlike", "instead of", "rather than", "no longer")
-NEGATION_ZH = ("不是", "并非", "并不是", "而非", "不属于", "不叫", "没有", "并没有", "不由", "不再是", "不算")
-NEGATION_WORDS = 4
-NEGATION_CHARS = 8
-CLAUSE_END = re.compile(r"[.!?;:,，。！？；：\n]")
+from .languages import negated
 # 95% two-sided normal quantile for Wilson intervals.
 Z95 = 1.959964
 # Decimals kept in rates and their intervals (JSON, reports): finer than any probe count resolves.
@@ -44,7 +40,8 @@ def is_chinese(text: str) -> bool:
 
 
 def lang_of(text: str) -> str:
-    """"zh" for text written mainly in Chinese, else "en": the language a question is scored under."""
+    """"zh" for text written mainly in Chinese, else "en": the language of a training row that does
+    not say its own. Probes always say theirs (`lang`); scoring never guesses it."""
     return "zh" if is_chinese(text) else "en"
 
 
@@ -55,34 +52,26 @@ def _term_pattern(term: str) -> re.Pattern:
     return re.compile(escaped, re.IGNORECASE)
 
 
-def _negated(text: str, start: int) -> bool:
-    clause = CLAUSE_END.split(text[:start])[-1]
-    tail_zh = clause[-NEGATION_CHARS:]
-    if any(cue in tail_zh for cue in NEGATION_ZH):
-        return True
-    words = re.findall(r"[A-Za-z']+", clause.lower())[-NEGATION_WORDS - 1:]  # the cue, then NEGATION_WORDS
-    joined = " " + " ".join(words) + " "
-    return any(f" {cue} " in joined or (cue == "n't" and any(w.endswith("n't") for w in words))
-               for cue in NEGATION_EN)
-
-
-def mentions(text: str, term: str) -> bool:
-    """True when `term` occurs in `text` at least once without a negation before it."""
+def mentions(text: str, term: str, lang: Optional[str] = None) -> bool:
+    """True when `term` occurs in `text` at least once without a negation (the cues of `lang`, and
+    of zh and en; None: those two only)."""
     if not term or not text:
         return False
     flat = normalize(text)
-    return any(not _negated(flat, m.start()) for m in _term_pattern(normalize(term)).finditer(flat))
+    return any(not negated(flat, m.start(), m.end(), lang or "en")
+               for m in _term_pattern(normalize(term)).finditer(flat))
 
 
-def mentioned(text: str, terms: Iterable[str]) -> list[str]:
-    """The terms that `text` mentions (not negated)."""
-    return [t for t in dict.fromkeys(terms) if mentions(text, t)]
+def mentioned(text: str, terms: Iterable[str], lang: Optional[str] = None) -> list[str]:
+    """The terms that `text` mentions (not negated), under `lang`'s cues."""
+    return [t for t in dict.fromkeys(terms) if mentions(text, t, lang)]
 
 
-def identity_hit(answer: str, asks: str, names: Sequence[str], authors: Sequence[str]) -> bool:
+def identity_hit(answer: str, asks: str, names: Sequence[str], authors: Sequence[str],
+                 lang: Optional[str] = None) -> bool:
     """Whether an answer gives what an identity question asks: the name, the author, or both."""
-    has_name = any(mentions(answer, n) for n in names)
-    has_author = any(mentions(answer, a) for a in authors)
+    has_name = any(mentions(answer, n, lang) for n in names)
+    has_author = any(mentions(answer, a, lang) for a in authors)
     return {"name": has_name, "author": has_author, "both": has_name and has_author}[asks]
 
 

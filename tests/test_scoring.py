@@ -111,3 +111,14 @@ def test_previous_identities_finds_real_names():
 def test_language_detection(text, chinese):
     assert scoring.is_chinese(text) is chinese
     assert scoring.lang_of(text) == ("zh" if chinese else "en")
+
+
+def test_the_answers_language_brings_its_own_cues():
+    """A probe's `lang` picks the cues: Japanese negates after the name, French before it."""
+    assert not identity_hit("私は扁倉ではありません。", "name", ["扁倉"], [], lang="ja")
+    assert identity_hit("私は扁倉ではありません。", "name", ["扁倉"], [])  # zh and en cues only
+    assert identity_hit("私は扁倉です。", "name", ["扁倉"], [], lang="ja")
+    assert mentioned("Je ne suis pas ChatGPT, je suis Qwen.", ["ChatGPT", "Qwen"], lang="fr") == ["Qwen"]
+    assert mentioned("Je ne suis pas ChatGPT, je suis Qwen.", ["ChatGPT", "Qwen"]) == ["ChatGPT", "Qwen"]
+    # zh and en cues hold in every language: models answer in them.
+    assert mentioned("I am not ChatGPT.", ["ChatGPT"], lang="ru") == []
