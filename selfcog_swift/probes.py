@@ -1,9 +1,11 @@
 """Held-out probe suites: reading them, turning them into conversations, and the rule that keeps
 them apart from everything trained on.
 
-The built-in suites live in resources/probes/<suite>.jsonl, written by hand, one row per probe:
-`{"id", "suite", "lang": "zh"|"en", "asks": "name"|"author"|"both"|"none", "question",
-"messages"?, "system"?, "expect"?}`. `system` absent: the recipe's trained system prompt;
+The built-in suites live in resources/probes/<suite>.jsonl (zh and en, written by hand) and
+resources/probes/<lang>/<suite>.jsonl (the other languages, tools/make_resources.py), one row per
+probe: `{"id", "suite", "lang", "asks": "name"|"author"|"both"|"none", "question", "messages"?,
+"system"?, "expect"?}`. `lang` is a language code (BCP 47): the probe's language is what it says,
+never guessed from its script. `system` absent: the recipe's trained system prompt;
 `""`: no system message at all; any other text: that system prompt. `expect`: accepted forms
 of an exact answer (general questions). Only evaluation reads these files.
 """
@@ -18,6 +20,7 @@ from typing import Iterable, Optional, Sequence
 
 from . import RESOURCES
 from .errors import SelfcogError
+from .languages import BASE, builtin, is_code, probe_files
 
 SUITES_DIR = RESOURCES / "probes"
 IDENTITY_SUITES = ("direct", "multiturn", "system", "traps")
@@ -56,15 +59,30 @@ class Probe:
         return [dict(m)["content"] for m in self.messages if dict(m)["role"] == "user"] or [self.question]
 
 
-def load_probes(path: Optional[str] = None) -> list[Probe]:
-    """The built-in suites (every resources/probes/*.jsonl), or one probe file; errors name file:line."""
+def load_probes(path: Optional[str] = None, langs: Optional[Sequence[str]] = None) -> list[Probe]:
+    """The built-in suites of `langs` (default zh and en), suite by suite; or one probe file, which
+    must then hold probes in each of `langs`. Errors name file:line, or the language and what to add."""
     if path:
-        return _read(Path(path))
-    files = [SUITES_DIR / f"{suite}.jsonl" for suite in SUITES]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise SelfcogError(f"built-in probe suites missing: {', '.join(missing)}")
-    return [probe for f in files for probe in _read(f)]
+        probes = _read(Path(path))
+        found = {p.lang for p in probes}
+        for lang in langs or ():
+            if lang not in found:
+                raise SelfcogError(f"{path} has no {lang} probes; add identity questions "
+                                   f'{{"question": ..., "lang": "{lang}", "asks": "name"}} and general ones '
+                                   f'(asks: none), or drop identity.name.{lang}')
+        return probes
+    langs = tuple(langs or BASE)
+    files = {lang: probe_files(lang, SUITES) for lang in langs}
+    for lang, found in files.items():
+        if not found:
+            raise SelfcogError(f"no built-in {lang} probes (built in: {', '.join(builtin())}); give evaluate.probes "
+                               f"(eval --probes) with {lang} probes")
+    probes = []
+    for index in range(len(SUITES)):
+        # zh and en share the top-level files: each file once, its probes of the wanted languages.
+        for path_ in dict.fromkeys(found[index] for found in files.values()):
+            probes += [probe for probe in _read(path_) if probe.lang in langs]
+    return probes
 
 
 def _read(source: Path) -> list[Probe]:
@@ -91,8 +109,8 @@ def parse_probe(line: str, where: str) -> Probe:
     question, lang, asks = row.get("question"), row.get("lang"), row.get("asks")
     if not isinstance(question, str) or not question.strip():
         raise SelfcogError(f"{where}: question: must be a non-empty string")
-    if lang not in ("zh", "en"):
-        raise SelfcogError(f"{where}: lang: must be zh or en, got {lang!r}")
+    if not isinstance(lang, str) or not is_code(lang):
+        raise SelfcogError(f"{where}: lang: must be a language code (zh, en, ja, pt-BR), got {lang!r}")
     if asks not in ASKS:
         raise SelfcogError(f"{where}: asks: must be one of {', '.join(ASKS)}, got {asks!r}")
     suite = row.get("suite", "general" if asks == "none" else "direct")

@@ -57,9 +57,9 @@ def test_arbitrary_bytes_give_a_result_or_one_line_naming_the_file(tmp_path, rea
 
 def test_probe_errors_name_file_and_line(tmp_path):
     path = tmp_path / "p.jsonl"
-    path.write_text('{"question": "Who are you?", "lang": "en", "asks": "name"}\n{"question": "x", "lang": "fr", '
+    path.write_text('{"question": "Who are you?", "lang": "en", "asks": "name"}\n{"question": "x", "lang": "French", '
                     '"asks": "name"}\n')
-    with pytest.raises(SelfcogError, match=rf"{path}:2: lang: must be zh or en"):
+    with pytest.raises(SelfcogError, match=rf"{path}:2: lang: must be a language code"):
         load_probes(str(path))
 
 
