@@ -147,7 +147,9 @@ def _folder_model_type(folder: Path, args: dict) -> tuple[Optional[str], Optiona
     """swift's order for a folder the registry does not name: args.json, then config.json's architecture."""
     if args.get("model_type"):
         return args["model_type"], f"{folder}/args.json", None
-    architectures = _read_json(folder / "config.json").get("architectures") or ["null"]
+    architectures = _read_json(folder / "config.json").get("architectures")
+    if not (isinstance(architectures, list) and architectures and isinstance(architectures[0], str)):
+        architectures = ["null"]  # what swift matches a config without one to
     types = _table()["architectures"].get(architectures[0], [])
     if len(types) == 1:
         return types[0], f"{folder}/config.json ({architectures[0]})", None

@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from . import RESOURCES
 from .errors import SelfcogError
 from .guards import leak_terms, names_found
-from .model_meta import SAFE_SYSTEM, model_name, prompt_problems, resolve
+from .model_meta import SAFE_SYSTEM, ModelMeta, model_name, prompt_problems, resolve
 from .recipe import BUILTIN_PREFIX, EvaluateSection, Recipe
 
 SIZES_FILE = RESOURCES / "init_sizes.yaml"
@@ -119,7 +119,7 @@ def size_class(size: Optional[float]) -> dict:
         c for c in classes if c is not row]}
 
 
-def _system(recipe: Recipe) -> tuple[str, str, dict]:
+def _system(recipe: Recipe) -> tuple[str, str, ModelMeta]:
     """The system prompt to write out, why, and the resolved model (refused before an old identity)."""
     problems = [p for p in prompt_problems(recipe) if not p.startswith("model.system:")]
     if problems:
@@ -142,7 +142,7 @@ def _system(recipe: Recipe) -> tuple[str, str, dict]:
     return SAFE_SYSTEM, note, meta
 
 
-def _template_note(meta) -> Optional[str]:
+def _template_note(meta: ModelMeta) -> Optional[str]:
     if meta.template_from and meta.template_from.startswith("swift registry"):
         return f"what swift 4.6's registry gives {model_name(meta.model_id)!r}, written out"
     return meta.template_from
