@@ -12,7 +12,6 @@ from typing import Optional, Sequence
 from .atomic import write_text
 from .probes import IDENTITY_SUITES
 
-LANGS = ("zh", "en")
 # Display columns per answer in the terminal table: two side by side fit a 100-column terminal.
 ANSWER_WIDTH = 48
 
@@ -55,13 +54,18 @@ def _ci(rate: Optional[dict]) -> str:
     return "" if not rate else f"[{rate['ci'][0]:.2f}-{rate['ci'][1]:.2f}] {rate['k']}/{rate['n']}"
 
 
+def languages(result: dict) -> list[str]:
+    """The languages of an evaluation result, in the recipe's order: one column or row each."""
+    return list(result["after"]["languages"])
+
+
 def score_rows(result: dict) -> list[tuple[str, str, str, dict]]:
     """(measure, suite, lang, {"before", "after"}) for every scored cell, in reading order."""
     rows = []
     for measure, suites in (("identity", IDENTITY_SUITES), ("leak", IDENTITY_SUITES),
                             ("overreach", ("general",)), ("exact", ("general",))):
         for suite in (*suites, "all") if len(suites) > 1 else suites:
-            for lang in LANGS:
+            for lang in languages(result):
                 pick = (lambda side: side["languages"][lang].get(measure)) if suite == "all" else \
                     (lambda side: side["suites"].get(suite, {}).get(lang, {}).get(measure))
                 after = pick(result["after"])
@@ -78,7 +82,7 @@ def summary_lines(result: dict, failures: Sequence[str] = ()) -> list[str]:
         lines.append(f"{measure:<10}{suite:<10}{lang:<5}{_r(pair['before']):>7}{_r(pair['after']):>7}  "
                      f"{_ci(pair['after'])}")
     ret = result["retention"]
-    for lang in LANGS:
+    for lang in languages(result):
         drift, real = ret["drift"][lang], ret["real_text"][lang]
         lines.append(f"retention {lang}: drift (NLL of the base's own answers) {_pct(drift['relative'])} "
                      f"({drift['nll_base']} -> {drift['nll_tuned']}), real-text perplexity {_pct(real['perplexity_change'])}")
@@ -129,7 +133,7 @@ def _markdown(run_dir: Path, manifest: dict, result: dict) -> list[str]:
                   f"{after['ci'][0]:.2f}–{after['ci'][1]:.2f} | {after['k']}/{after['n']} |")
     md += ["", "## Retention", "", "| lang | drift: NLL of the base's own answers, base → tuned | change | "
            "real-text NLL before → after | perplexity change |", "|---|---|---|---|---|"]
-    for lang in LANGS:
+    for lang in languages(result):
         drift, real = result["retention"]["drift"][lang], result["retention"]["real_text"][lang]
         md.append(f"| {lang} | {_num(drift['nll_base'])} → {_num(drift['nll_tuned'])} | {_pct(drift['relative'])} | "
                   f"{_num(real['nll_before'])} → {_num(real['nll_after'])} | {_pct(real['perplexity_change'])} |")
@@ -173,7 +177,7 @@ def _charts(run_dir: Path, manifest: dict, result: dict) -> dict[str, str]:
                       "loss and eval loss per step", mark=chosen, mark_label=f"chosen: step {chosen}")
     groups = []
     for measure in ("identity", "leak", "overreach", "exact"):
-        for lang in LANGS:
+        for lang in languages(result):
             bars = [(side, (rate or {}).get("rate"), tuple((rate or {}).get("ci", ())) or None)
                     for side, rate in (("before", result["before"]["languages"][lang].get(measure)),
                                        ("after", result["after"]["languages"][lang].get(measure)))]
