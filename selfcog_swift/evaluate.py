@@ -85,27 +85,36 @@ def _mean(values: Sequence[float]) -> Optional[float]:
 
 
 def side_scores(probes: Sequence[Probe], answers: Sequence[str], names: Sequence[str], authors: Sequence[str],
-                leak: Sequence[str]) -> dict:
+                leak: Sequence[str], langs: Optional[Sequence[str]] = None) -> dict:
     """One model's rates: {"suites": {suite: {lang: {measure: rate}}}, "languages": {lang: {measure: rate}}}.
 
-    identity and leak come from the identity suites, overreach and exact from the general suite.
+    identity and leak come from the identity suites, overreach and exact from the general suite. Each
+    answer is scored in its probe's language: that language's negation cues, and the leak terms plus
+    its own spellings of them (languages.leak_terms_for). `langs`: the languages reported (default:
+    the probes', in order).
     """
+    from .languages import leak_terms_for
+
+    own = " ".join([*names, *authors]).lower()
+    leak_by_lang = {lang: [t for t in leak_terms_for(lang, leak) if t.lower() not in own]
+                    for lang in dict.fromkeys(p.lang for p in probes)}
     flags: dict[tuple[str, str, str], list[bool]] = {}
     for probe, answer in zip(probes, answers):
         if probe.suite in IDENTITY_SUITES:
-            outcomes = {"identity": scoring.identity_hit(answer, probe.asks, names, authors),
-                        "leak": bool(scoring.mentioned(answer, leak))}
+            outcomes = {"identity": scoring.identity_hit(answer, probe.asks, names, authors, probe.lang),
+                        "leak": bool(scoring.mentioned(answer, leak_by_lang[probe.lang], probe.lang))}
         else:
-            outcomes = {"overreach": bool(scoring.mentioned(answer, [*names, *authors]))}
+            outcomes = {"overreach": bool(scoring.mentioned(answer, [*names, *authors], probe.lang))}
             if probe.expect:
                 outcomes["exact"] = scoring.expected_found(answer, probe.expect)
         for measure, ok in outcomes.items():
             flags.setdefault((probe.suite, probe.lang, measure), []).append(ok)
     suites: dict = {}
-    languages: dict = {lang: {} for lang in LANGS}
+    langs = list(langs or dict.fromkeys(p.lang for p in probes))
+    languages: dict = {lang: {} for lang in langs}
     for (suite, lang, measure), outcome in flags.items():
         suites.setdefault(suite, {}).setdefault(lang, {})[measure] = scoring.rate(outcome)
-    for lang in LANGS:
+    for lang in langs:
         for measure in ("identity", "leak", "overreach", "exact"):
             pooled = [ok for (s, lg, m), outcome in flags.items() if lg == lang and m == measure for ok in outcome]
             languages[lang][measure] = scoring.rate(pooled)
@@ -133,8 +142,8 @@ def compare(recipe, probes: Sequence[Probe], before: dict, after: dict, template
         old, new = before.get("real_text_nll", {}).get(lang), after.get("real_text_nll", {}).get(lang)
         real[lang] = {"nll_before": _round(old), "nll_after": _round(new), "perplexity_change": perplexity_change(old, new)}
     return {
-        "after": side_scores(probes, after["probes"], names, authors, leak),
-        "before": side_scores(probes, before["probes"], names, authors, leak),
+        "after": side_scores(probes, after["probes"], names, authors, leak, LANGS),
+        "before": side_scores(probes, before["probes"], names, authors, leak, LANGS),
         "retention": {"drift": drift, "real_text": real},
         "leak_terms": leak,
         "answers": [{"id": p.id, "suite": p.suite, "lang": p.lang, "asks": p.asks, "question": p.question,
