@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from typing import Callable, Optional
 
 from .errors import SelfcogError
-from .recipe import Recipe
+from .recipe import Recipe, is_builtin
 from .render import deploy_flags, stage_command
 
 Echo = Callable[[str], None]
@@ -33,15 +33,13 @@ def backend() -> str:
     return "vllm" if torch.cuda.is_available() else "transformers"
 
 
-def deploy_argv(model: str, recipe: Optional[Recipe], host: str, port: int, infer_backend: str,
-                api_key: Optional[str] = None) -> list[str]:
+def deploy_argv(model: str, recipe: Optional[Recipe], host: str, port: int, infer_backend: str) -> list[str]:
     """`swift deploy` arguments: the infer command for the model (the recipe's, if given) plus host, port, backend.
 
     Args:
         model: A merged or full model folder, or a LoRA checkpoint (already resolved from a run folder).
         recipe: Supplies template, system prompt and the base model of a LoRA checkpoint; without it
             swift reads them from the folder's args.json.
-        api_key: The key clients must send (swift deploy's --api_key).
     """
     from .invocation import infer_argv_for
     from .inference import model_argv
@@ -49,7 +47,7 @@ def deploy_argv(model: str, recipe: Optional[Recipe], host: str, port: int, infe
     argv = infer_argv_for(recipe, model) if recipe else model_argv(model)
     for flag, value in deploy_flags(host, port, infer_backend):
         argv += [f"--{flag}", value]
-    return argv + (["--api_key", api_key] if api_key else [])
+    return argv
 
 
 def is_loopback(host: str) -> bool:
@@ -125,9 +123,13 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optiona
         from .inference import allow_remote_code
 
         allow_remote_code(False)
-    argv = deploy_argv(target, recipe, host, port, backend(), api_key)
-    shown = ["***" if api_key and token == api_key else token for token in argv]  # the key stays off the terminal
-    runstate.banner(echo, "serve", [shlex.join(["swift", "deploy", *shown])])
+    argv = deploy_argv(target, recipe, host, port, backend())
+    if recipe is None and is_builtin(model):  # swift cannot tell a builtin's type from its folder name
+        from .models import resolve_model
+
+        _, model_type, template = resolve_model(model)
+        argv += ["--model_type", model_type, "--template", template]
+    runstate.banner(echo, "serve", [shlex.join(["swift", "deploy", *argv])])
     env = stage_command(recipe, "infer") if recipe else None
     with invocation.stage_env(env) if env else nullcontext():
         from swift.pipelines.infer.deploy import SwiftDeploy
@@ -135,7 +137,11 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000, recipe: Optiona
         with invocation.hub_failures(target):
             pipeline = SwiftDeploy(argv)
         if api_key:
+            # swift deploy's api_key, set after parsing rather than passed as --api_key: swift logs the
+            # arguments it parsed, and a key must not reach a log.
+            pipeline.args.api_key = api_key
             require_key(pipeline.app, api_key)
+            echo("clients must send the API key (Authorization: Bearer KEY); others get 401")
         args = pipeline.args
         name = args.served_model_name or args.model_suffix
         base_url = f"http://{_url_host(args.host)}:{args.port}/v1"

@@ -112,3 +112,73 @@ def test_serve_on_a_folder_that_is_no_model_is_one_line_exit_2(tmp_path):
     result = run_cli("serve", str(tmp_path))
     assert result.returncode == 2 and "not a model folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.e2e
+def test_serving_beyond_loopback_answers_only_the_right_api_key(tmp_path):
+    """`serve builtin:tiny` (the builtin id resolved as in recipes, not sent to a hub) on every
+    interface: a wrong or missing key gets 401, the right key an answer; the key never reaches the log."""
+    import urllib.error
+    import urllib.request
+
+    import openai
+    from openai import OpenAI
+
+    key = "s3cret-key-for-this-test"
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w", encoding="utf-8") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "selfcog_swift", "serve", "builtin:tiny", "--host", "0.0.0.0",
+                                 "--port", str(port), "--api-key", key],
+                                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def client(url, api_key=key):
+            return OpenAI(base_url=url, api_key=api_key, timeout=120, max_retries=0)
+
+        base_url, models = _wait_for_models(proc, log, client, time.monotonic() + 180)
+        ask = {"model": models[0], "messages": [{"role": "user", "content": "Who are you?"}], "max_tokens": 8}
+        with pytest.raises(openai.AuthenticationError) as wrong:
+            client(base_url, "wrong-key").chat.completions.create(**ask)
+        assert wrong.value.status_code == 401
+        with pytest.raises(urllib.error.HTTPError) as bare:  # no Authorization header at all
+            urllib.request.urlopen(urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(ask).encode(),
+                                                          headers={"Content-Type": "application/json"}), timeout=60)
+        assert bare.value.code == 401
+        reply = client(base_url).chat.completions.create(**ask)
+        assert reply.choices[0].message.content is not None and reply.usage.completion_tokens > 0
+    finally:
+        _stop(proc)
+    assert key not in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "example.org"])
+def test_serving_beyond_loopback_without_a_key_is_refused_before_anything_loads(host):
+    result = run_cli("serve", "builtin:tiny", "--host", host)
+    assert result.returncode == 2 and "--api-key" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_loopback_hosts():
+    from selfcog_swift.serve import is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "", "10.0.0.1", "192.168.1.2", "localhost.evil.org"))
+
+
+def test_hub_failure_is_one_line_naming_the_model():
+    from modelscope_hub.errors import NetworkError
+
+    from selfcog_swift.errors import SelfcogError
+    from selfcog_swift.invocation import hub_failures
+
+    with pytest.raises(SelfcogError) as caught:
+        with hub_failures("nobody/no-such-model"):
+            try:
+                raise NetworkError("[E1020] Connection failed: name resolution\nmore detail")
+            except NetworkError as exc:  # swift wraps hub errors in its own at times
+                raise RuntimeError("download failed") from exc
+    assert str(caught.value).startswith("nobody/no-such-model: the model hub cannot give this model (NetworkError")
+    assert "\n" not in str(caught.value)
+    with pytest.raises(KeyError):  # anything else keeps its traceback
+        with hub_failures("x"):
+            raise KeyError("not a hub problem")
