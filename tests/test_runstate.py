@@ -139,22 +139,21 @@ def _attempt(out: Path, name: str, steps: dict[int, bool], max_steps: int = 60) 
 
 
 def test_resume_takes_the_newest_complete_checkpoint_of_any_attempt(tmp_path):
-    """The issue's case: attempt 2 is killed before it saves; attempt 3 must go on from attempt 1's step."""
+    """The issue's case, in a fresh output_dir: attempt 2 is killed before it saves; attempt 3 must
+    go on from attempt 1's step (it trained from step 1: `[] or ...` took attempt 1 for an earlier run)."""
     out = tmp_path / "out"
     state = RunState.open(_recipe(out), resume=False)
-    _attempt(out, "v0-20260101-000000", {100: True})  # an earlier run's folder: never ours
-    begin_sft(state, str(out))
-    assert state.data["runs_before_sft"] == [str(out / "v0-20260101-000000")]
+    assert begin_sft(state, str(out)) == set() and state.data["runs_before_sft"] == []
     assert newest_checkpoint(state, str(out)) is None
-    _attempt(out, "v1-20260101-000001", {20: True})
-    assert newest_checkpoint(state, str(out)).path == out / "v1-20260101-000001" / "checkpoint-20"
-    begin_sft(state, str(out))  # the first --resume: "before sft" must not grow (it did: `[] or ...`)
-    assert state.data["runs_before_sft"] == [str(out / "v0-20260101-000000")]
-    _attempt(out, "v2-20260101-000002", {})  # killed as soon as its folder existed
+    _attempt(out, "v0-20260101-000001", {20: True})
+    assert newest_checkpoint(state, str(out)).path == out / "v0-20260101-000001" / "checkpoint-20"
+    begin_sft(state, str(out))  # the first --resume: "before sft" must not grow
+    assert state.data["runs_before_sft"] == []
+    _attempt(out, "v1-20260101-000002", {})  # killed as soon as its folder existed
     begin_sft(state, str(out))
     resumable = newest_checkpoint(state, str(out))
-    assert resumable.path == out / "v1-20260101-000001" / "checkpoint-20" and resumable.step == 20
-    _attempt(out, "v10-20260101-000003", {40: True, 60: False})  # 60 cut off mid-save; v10 sorts after v2
+    assert resumable.path == out / "v0-20260101-000001" / "checkpoint-20" and resumable.step == 20
+    _attempt(out, "v10-20260101-000003", {40: True, 60: False})  # 60 cut off mid-save; v10 sorts after v1
     resumable = newest_checkpoint(state, str(out))
     assert resumable.path.name == "checkpoint-40" and not resumable.finished
     (out / "v10-20260101-000003" / "checkpoint-60" / "trainer_state.json").write_text('{"global_step": 6')
@@ -163,14 +162,17 @@ def test_resume_takes_the_newest_complete_checkpoint_of_any_attempt(tmp_path):
     assert newest_checkpoint(state, str(out)).finished
 
 
-def test_resume_from_a_fresh_state_in_a_fresh_output_dir_records_an_empty_list(tmp_path):
+def test_run_folders_from_before_the_first_attempt_are_never_resumed_from(tmp_path):
     out = tmp_path / "out"
+    _attempt(out, "v0-20260101-000000", {100: True})  # an earlier run's folder
     state = RunState.open(_recipe(out), resume=False)
-    assert begin_sft(state, str(out)) == set()
-    assert state.data["runs_before_sft"] == []
-    _attempt(out, "v0-20260101-000000", {10: True})
     begin_sft(state, str(out))
-    assert state.data["runs_before_sft"] == [] and newest_checkpoint(state, str(out)).step == 10
+    assert state.data["runs_before_sft"] == [str(out / "v0-20260101-000000")]
+    assert newest_checkpoint(state, str(out)) is None
+    _attempt(out, "v1-20260101-000001", {10: True})
+    begin_sft(state, str(out))
+    assert state.data["runs_before_sft"] == [str(out / "v0-20260101-000000")]
+    assert newest_checkpoint(state, str(out)).step == 10
 
 
 def test_a_changed_mix_is_refused_before_sft(tmp_path):
