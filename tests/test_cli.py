@@ -1,3 +1,5 @@
+import json
+import re
 import subprocess
 import sys
 
@@ -59,3 +61,32 @@ def test_serve_defaults_are_where_serve_sh_listens():
 
     defaults = {param.name: param.default for param in cli.commands["serve"].params}
     assert (defaults["host"], defaults["port"]) == (SERVE_HOST, SERVE_PORT) == ("127.0.0.1", 8000)
+
+
+@pytest.mark.e2e
+def test_eval_keeps_swift_output_in_a_log_file(tmp_path):
+    """As `run`: swift's model repr and argument dump go to a log named at the end, not the terminal."""
+    folder = run_cli("models", "prepare", "tiny").stdout.strip().splitlines()[-1]
+    probes = tmp_path / "p.jsonl"
+    probes.write_text(json.dumps({"question": "你是谁？", "lang": "zh", "asks": "name"}, ensure_ascii=False) + "\n"
+                      + json.dumps({"question": "What is 2+2?", "lang": "en", "asks": "none"}) + "\n")
+    out = run_cli("eval", folder, "--recipe", "recipes/smoke.yaml", "--probes", str(probes), "--out", str(tmp_path / "ev"))
+    assert "Traceback" not in out.stderr and "identity" in out.stdout, out.stderr[-2000:]
+    log = tmp_path / "ev" / "eval-swift.log"
+    assert f"swift's output: {log}" in out.stderr
+    assert "InferArguments(" in log.read_text() and "InferArguments(" not in out.stdout + out.stderr
+    shown = [line for line in re.split(r"[\r\n]", out.stderr) if line.strip() and "it/s]" not in line
+             and "s/it]" not in line and "?it/s]" not in line]
+    assert len(shown) <= 5, shown
+
+
+def test_data_says_before_it_loads_a_model_which_and_for_how_long(tmp_path):
+    from selfcog_swift.driver import replay_notice
+    from selfcog_swift.recipe import load_recipe
+
+    recipe = load_recipe(ROOT / "recipes" / "smoke.yaml", (f"output_dir={tmp_path}", "data.replay={sample: 24}"))
+    notice = replay_notice(recipe)
+    assert notice.startswith("replay: loading the base model builtin:tiny to answer 24 prompts (up to 96 new tokens")
+    assert "about 1 min" in notice and str(tmp_path / "data") in notice
+    demo = load_recipe(ROOT / "recipes" / "demo.yaml", (f"output_dir={tmp_path}",))
+    assert "answer 400 prompts" in replay_notice(demo) and "about 11 min" in replay_notice(demo)
