@@ -328,3 +328,104 @@ def test_write_json_of_state_is_what_open_reads(tmp_path):
     path = tmp_path / "out" / ".selfcog" / "state.json"
     write_json(path, {"recipe": recipe.model_dump(mode="json"), "stages": [{"name": "data"}]})
     assert RunState.open(recipe, resume=True).done("data")
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+class _FakeSwift:
+    """Stands in for swift.pipelines (importing it takes ~20 s here): export_main writes a model
+    folder where --output_dir says, file by file, and can be told to stop half way."""
+
+    def __init__(self):
+        self.calls, self.stop_after = [], None
+
+    def export_main(self, argv):
+        self.calls.append(argv)
+        out = Path(argv[argv.index("--output_dir") + 1])
+        out.mkdir()
+        for index, name in enumerate(("config.json", "model.safetensors", "tokenizer.json")):
+            if index == self.stop_after:
+                raise KeyboardInterrupt
+            (out / name).write_text(name)
+
+
+@pytest.fixture
+def exporting(tmp_path, monkeypatch):
+    import types
+
+    from selfcog_swift import driver
+
+    fake = _FakeSwift()
+    monkeypatch.setitem(sys.modules, "swift.pipelines", types.SimpleNamespace(export_main=fake.export_main))
+    fixed = []
+    monkeypatch.setattr(driver, "fix_served_prompt",
+                        lambda recipe, folder, echo: fixed.append((folder, sorted(os.listdir(folder)))))
+    out = tmp_path / "out"
+    checkpoint = out / "v0-20260101-000000" / "checkpoint-30"
+    checkpoint.mkdir(parents=True)
+    state = RunState.open(_recipe(out), resume=False)
+    state.data["checkpoint"] = {"path": str(checkpoint)}
+    return driver, fake, fixed, state, Path(f"{checkpoint}-merged")
+
+
+def test_an_interrupted_export_leaves_no_merged_folder_and_resume_completes_it(exporting):
+    driver, fake, fixed, state, merged = exporting
+    recipe = Recipe.model_validate(state.data["recipe"])
+    fake.stop_after = 1
+    with pytest.raises(KeyboardInterrupt):
+        driver._export(state, recipe, lambda line: None)
+    assert not merged.exists() and not state.done("export")
+    assert sorted(os.listdir(merged.parent)) == ["checkpoint-30"]  # the partial copy is gone too
+    # A SIGKILL leaves a partial folder behind: the next export clears it.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = merged.with_name(f".{merged.name}.partial-{int(dead.stdout)}-0000")
+    leftover.mkdir()
+    fake.stop_after = None
+    driver._export(state, recipe, lambda line: None)
+    assert sorted(os.listdir(merged)) == ["config.json", "model.safetensors", "tokenizer.json"]
+    assert state.done("export") and state.data["merged"] == str(merged) and not leftover.exists()
+    (folder, files), = fixed  # the served prompt was set on the complete folder, before its rename
+    assert ".partial-" in folder and files == ["config.json", "model.safetensors", "tokenizer.json"]
+    assert fake.calls[-1][-2:] == ["--output_dir", folder]
+
+
+def test_an_export_killed_after_its_rename_is_recorded_without_merging_again(exporting):
+    driver, fake, fixed, state, merged = exporting
+    recipe = Recipe.model_validate(state.data["recipe"])
+    state.data["exporting"] = str(merged)
+    merged.mkdir()
+    driver._export(state, recipe, lambda line: None)
+    assert not fake.calls and state.done("export") and state.data["merged"] == str(merged)
+
+
+def test_a_merged_folder_from_elsewhere_is_never_overwritten(exporting):
+    driver, fake, fixed, state, merged = exporting
+    merged.mkdir()
+    with pytest.raises(SelfcogError, match="never overwritten"):
+        driver._export(state, Recipe.model_validate(state.data["recipe"]), lambda line: None)
+    assert not fake.calls
+
+
+# ------------------------------------------------------------------------------------ replay metadata
+
+
+def test_cut_off_replay_metadata_means_answer_again_not_a_traceback(tmp_path, monkeypatch):
+    from selfcog_swift import inference, replay
+    from selfcog_swift.recipe import load_recipe
+
+    recipe = load_recipe(ROOT / "recipes" / "smoke.yaml", (f"output_dir={tmp_path}", "data.replay={sample: 6}"))
+    calls = []
+    monkeypatch.setattr(inference, "model_fingerprint", lambda model: "m")
+    monkeypatch.setattr(replay, "_answer", lambda argv, prompts, generation, echo: calls.append(1) or
+                        [f"Rain falls from clouds when droplets grow heavy, case {i}." for i in range(len(prompts))])
+    first = replay.build(recipe, [], "base")
+    meta = Path(first.path).with_suffix(".json")
+    assert json.loads(meta.read_text())["kept"] == 6 and not first.cached
+    assert replay.build(recipe, [], "base").cached and len(calls) == 1
+    meta.write_text(meta.read_text()[:40])
+    said = []
+    again = replay.build(recipe, [], "base", said.append)
+    assert len(calls) == 2 and not again.cached and again.kept == 6
+    assert f"{meta}: replay metadata is truncated" in said[0] and "answering again" in said[0]
+    assert json.loads(meta.read_text())["kept"] == 6
