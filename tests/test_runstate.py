@@ -429,3 +429,23 @@ def test_cut_off_replay_metadata_means_answer_again_not_a_traceback(tmp_path, mo
     assert len(calls) == 2 and not again.cached and again.kept == 6
     assert f"{meta}: replay metadata is truncated" in said[0] and "answering again" in said[0]
     assert json.loads(meta.read_text())["kept"] == 6
+
+
+def test_two_real_runs_side_by_side_the_second_is_refused_and_ctrl_c_frees_the_first(tmp_path):
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "selfcog_swift", "run", "recipes/smoke.yaml", "--set",
+                              f"output_dir={out}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lock = runlock.lock_path(str(out))
+    deadline = time.time() + 120
+    while not (lock.is_file() and lock.read_text()):
+        assert first.poll() is None and time.time() < deadline, first.stderr.read()[-2000:]
+        time.sleep(0.05)
+    try:
+        second = run_cli("run", "recipes/smoke.yaml", "--set", f"output_dir={out}")
+        assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr[-2000:]
+        assert f"another run is using this output_dir (pid {first.pid} on {socket.gethostname()}" in second.stderr
+        assert first.poll() is None and json.loads(lock.read_text())["pid"] == first.pid  # the first goes on
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=120)
+    assert not lock.exists()
