@@ -449,3 +449,22 @@ def test_two_real_runs_side_by_side_the_second_is_refused_and_ctrl_c_frees_the_f
         first.send_signal(signal.SIGINT)
         first.wait(timeout=120)
     assert not lock.exists()
+
+
+def test_cli_run_over_an_unfinished_run_refuses_and_restart_is_passed_on(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from selfcog_swift import driver
+    from selfcog_swift.cli import cli
+
+    out = tmp_path / "out"
+    write_json(out / ".selfcog" / "state.json", {"recipe": {}, "stages": [{"name": "data"}, {"name": "before"}]})
+    refused = run_cli("run", "recipes/smoke.yaml", "--set", f"output_dir={out}")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr[-2000:]
+    assert "unfinished run is here (stages done: data, before)" in refused.stderr
+    assert "--resume" in refused.stderr and "--restart" in refused.stderr
+    calls = []
+    monkeypatch.setattr(driver, "run", lambda *args, **kwargs: calls.append(kwargs))
+    result = CliRunner().invoke(cli, ["run", "recipes/smoke.yaml", "--restart", "--set", f"output_dir={out}"])
+    assert result.exit_code == 0, result.output
+    assert calls[0]["restart"] is True and calls[0]["resume"] is False
