@@ -44,8 +44,10 @@ Locate = Callable[[tuple], str]
 class Missing(str):
     """A problem message about a file absent here: `render` warns (the scripts may run elsewhere)."""
 
+
 # Stand-ins for required sections the schema refused, so the others can still be checked.
-STAND_INS = {"model": {"id": "stand-in"}, "identity": {"name": {"zh": "-", "en": "-"}, "author": {"zh": "-", "en": "-"}}}
+STAND_INS = {"model": {"id": "stand-in"},
+             "identity": {"name": {"zh": "-", "en": "-"}, "author": {"zh": "-", "en": "-"}}}
 
 
 def checked_recipe(path: Union[str, Path], sets: tuple[str, ...] = ()) -> Recipe:

@@ -15,6 +15,8 @@ BUILTIN_PREFIX = "builtin:"
 # The smallest train.max_length accepted: a chat-formatted row (role markers, a question and an
 # answer) never fits in fewer tokens, so a smaller value is a typo.
 MIN_MAX_LENGTH = 16
+# The path rule (recipe_files.py), stated in every path field's description.
+RELATIVE = "relative: from the folder of the recipe file that sets it, or the working directory for --set"
 
 
 class FieldError(ValueError):
@@ -59,7 +61,7 @@ class IdentitySection(_Section):
 
 
 class DatasetSpec(_Section):
-    path: str = Field(min_length=1, description="A local JSONL/JSON file in any format swift reads")
+    path: str = Field(min_length=1, description=f"A local JSONL/JSON file in any format swift reads ({RELATIVE})")
     sample: Optional[int] = Field(
         None, ge=0, description="Exact row count to take; above the row count repeats then samples; omit for all"
     )
@@ -67,7 +69,7 @@ class DatasetSpec(_Section):
 
 class ReplaySection(_Section):
     prompts: str = Field("builtin:prompts", min_length=1, description="builtin:prompts (our zh/en pool), dataset "
-                         "(the questions of data.datasets), or a JSONL file of prompts")
+                         f"(the questions of data.datasets), or a JSONL file of prompts ({RELATIVE})")
     sample: Optional[int] = Field(None, ge=1, description="How many prompts the base model answers (default: all)")
     max_new_tokens: int = Field(96, ge=1, description="Answer length")
     temperature: float = Field(0.0, ge=0, description="0: greedy; above 0: sampled (with top_p and train.seed)")
@@ -82,8 +84,8 @@ class DataSection(_Section):
         description="builtin: our offline identity set filled here; swift: the hub's swift/self-cognition",
     )
     identity_file: Optional[str] = Field(
-        None, description="Your own identity rows with {{NAME}}/{{AUTHOR}} placeholders instead of ours"
-    )
+        None, description="Your own identity rows with {{NAME}}/{{AUTHOR}} placeholders instead of ours "
+        f"({RELATIVE})")
     datasets: list[DatasetSpec] = Field(default_factory=list, description="Datasets to mix, with exact counts")
     val_split: float = Field(
         0.05, ge=0, lt=1, description="Share held out for eval_loss (swift --split_dataset_ratio); 0 disables eval"
@@ -179,7 +181,7 @@ class EvaluateSection(_Section):
     max_perplexity_increase: Threshold = Field(0.1, description="Gate, per language: fail when perplexity on public "
                                                "real text rises more (0.1 = +10%)")
     leak_terms: list[str] = Field(default_factory=list, description="Extra names of previous identities")
-    probes: Optional[str] = Field(None, description="Probe file; default: the built-in held-out probes")
+    probes: Optional[str] = Field(None, description=f"Probe file ({RELATIVE}); default: the built-in held-out probes")
 
 
 StageName = Literal["sft", "export", "infer"]
@@ -190,7 +192,8 @@ class Recipe(_Section):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, title="selfcog-swift recipe")
 
-    extends: Optional[str] = Field(None, description="Another recipe this one overrides (path relative to this file)")
+    extends: Optional[str] = Field(None, description="Another recipe this one overrides (relative: from this "
+                                   "file's folder)")
     description: Optional[str] = Field(None, description="One line on what this run is for")
     model: ModelSection
     identity: IdentitySection
@@ -199,7 +202,8 @@ class Recipe(_Section):
     train: TrainSection = Field(default_factory=TrainSection)
     launch: LaunchSection = Field(default_factory=LaunchSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
-    output_dir: str = Field("output", min_length=1, description="Where swift writes its versioned run folders")
+    output_dir: str = Field("output", min_length=1,
+                            description=f"Where swift writes its versioned run folders ({RELATIVE})")
     swift_args: dict[StageName, dict[str, Any]] = Field(
         default_factory=dict, description="Any other swift flag per stage: {sft: {flag: value}, export: …, infer: …}"
     )
@@ -218,7 +222,8 @@ class Recipe(_Section):
         sft = self.swift_args.get("sft", {})
         for flag in ("group_by_length", "dataset_shuffle", "train_dataloader_shuffle", "streaming"):
             if sft.get(flag) not in (None, False):
-                raise FieldError(("train", "batches"), f"similar_length orders the rows itself; drop swift_args.sft.{flag}")
+                raise FieldError(("train", "batches"),
+                                 f"similar_length orders the rows itself; drop swift_args.sft.{flag}")
         return self
 
 
