@@ -119,10 +119,11 @@ def hold_base_term(model, inputs: dict, logits: torch.Tensor, labels: torch.Tens
         [n] per-token divergences (n = assistant tokens of `rows`); sum them into the loss.
     """
     mask, position = predictor_positions(labels, inputs.get("logits_to_keep"), inputs["input_ids"].shape[1])
-    index = torch.tensor(rows, device=labels.device)
-    mask = mask[index]
-    if not mask.any():
+    chosen = torch.zeros_like(mask)
+    chosen[rows] = mask[rows]
+    if not chosen.any():
         return logits.new_zeros(0)
     needed = torch.zeros(len(rows), inputs["input_ids"].shape[1], dtype=torch.bool, device=labels.device)
-    needed[:, position] = mask
-    return forward_kl(logits[index][mask], base_logits(model, inputs, rows, needed))
+    needed[:, position] = chosen[rows]
+    # both in row-major order of (row, position): the same tokens, one for one
+    return forward_kl(logits[chosen], base_logits(model, inputs, rows, needed))
