@@ -95,6 +95,13 @@ class DataSection(_Section):
     )
 
 
+class HoldBase(_Section):
+    weight: float = Field(gt=0, description="β: each chosen assistant token adds β · KL(base ‖ tuned) to its "
+                          "cross-entropy (the pilots used 1)")
+    rows: Literal["replay", "general"] = Field("replay", description="replay: the base model's own answers "
+                                               "(data.replay); general: those and data.datasets. Identity rows never")
+
+
 class TuningSection(_Section):
     method: Literal["lora", "full"] = Field("lora", description="lora, or full fine-tuning")
     rank: int = Field(8, ge=1, description="LoRA rank")
@@ -103,6 +110,9 @@ class TuningSection(_Section):
     target_modules: Union[Literal["all-linear", "mlp"], list[str]] = Field(
         "all-linear", description="all-linear (attention and MLP), mlp, or a list of module names"
     )
+    hold_base: Optional[HoldBase] = Field(
+        None, description="Hold the base model on non-identity rows: a per-token KL(base ‖ tuned) on the assistant "
+        "tokens of the chosen rows, the base being the model with its LoRA adapter off (a swift plugin of ours)")
 
     @field_validator("target_modules")
     @classmethod
@@ -224,6 +234,26 @@ class Recipe(_Section):
             if sft.get(flag) not in (None, False):
                 raise FieldError(("train", "batches"),
                                  f"similar_length orders the rows itself; drop swift_args.sft.{flag}")
+        return self
+
+    @model_validator(mode="after")
+    def _hold_base_needs(self):
+        hold, loc = self.tuning.hold_base, ("tuning", "hold_base")
+        if hold is None:
+            return self
+        if self.tuning.method != "lora":
+            raise FieldError(loc, "needs tuning.method: lora (the base is the model with its adapter off; full "
+                             "tuning would need a second, frozen copy of the model in memory)")
+        if not self.data.replay and (hold.rows == "replay" or not self.data.datasets):
+            raise FieldError(loc, f"rows: {hold.rows} but the mix has no such rows; add data.replay"
+                             f"{'' if hold.rows == 'replay' else ' or data.datasets'}")
+        sft = self.swift_args.get("sft", {})
+        # One row per batch entry (no packing), logits returned (no liger), our trainer kept (no other plugin).
+        for flag, off in (("packing", False), ("padding_free", False), ("use_liger_kernel", False),
+                          ("sequence_parallel_size", 1), ("external_plugins", []), ("custom_register_path", []),
+                          ("tuner_backend", "peft")):
+            if sft.get(flag) not in (None, off):
+                raise FieldError(loc, f"does not work with swift_args.sft.{flag}; drop it")
         return self
 
 
