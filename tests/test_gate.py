@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 from selfcog_swift import retention
 from selfcog_swift.evaluate import checkpoint_rank, gate
-from selfcog_swift.recipe import load_recipe
+from selfcog_swift.recipe import load_recipe, threshold
 
 SMOKE = ROOT / "recipes" / "smoke.yaml"
 # A result every bound of the recipe below passes.
@@ -112,8 +112,6 @@ def test_the_smoke_gate_bounds_every_measure():
     """Not the 1.0/10.0 that let anything through: the e2e smoke run checks each measure for real."""
     bar = load_recipe(SMOKE).evaluate
     for lang in ("zh", "en"):
-        from selfcog_swift.recipe import threshold
-
         assert threshold(bar.min_identity_rate, lang) > 0
         assert threshold(bar.max_leak_rate, lang) < 1 and threshold(bar.max_overreach_rate, lang) < 1
         assert threshold(bar.max_drift, lang) < 1 and threshold(bar.max_perplexity_increase, lang) < 1

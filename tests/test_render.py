@@ -192,3 +192,24 @@ def test_revision_and_dtype_reach_every_stage_that_loads_the_model(tmp_path, swi
         assert swift_parsers["infer"].parse_known_args(argv)[1] == [], name
     bare = load_recipe(BIANCANG)
     assert "--model_revision" not in infer_argv_for(bare, str(merged))
+
+
+@pytest.mark.parametrize("flag", ["external_plugins", "custom_register_path", "local_repo_path"])
+@pytest.mark.parametrize("stage", STAGES)
+def test_flags_that_import_code_need_allow_code(flag, stage):
+    """A recipe whose swift_args make swift import a Python file is code, and has to say so."""
+    sets = (f"swift_args.{stage}.{flag}=[/tmp/plugin.py]",)
+    with pytest.raises(SelfcogError, match=rf"^swift_args\.{stage}\.{flag}: .*allow_code: true"):
+        stage_command(load_recipe(BIANCANG, sets), stage)
+    argv = stage_command(load_recipe(BIANCANG, (*sets, "allow_code=true")), stage).argv({"CHECKPOINT": "/c/ckpt-1"})
+    assert argv[argv.index(f"--{flag}") + 1] == "/tmp/plugin.py"
+    out = run_cli("render", "recipes/biancang.yaml", "--stage", stage, "--set", sets[0])
+    assert out.returncode == 2 and "allow_code" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_code_flags_are_swift_flags_that_import_files():
+    """Each refused flag is one swift 4.6 accepts (the table would not list a renamed one)."""
+    from selfcog_swift.render import CODE_FLAGS
+
+    for flag in CODE_FLAGS:
+        assert all(flag in known_flags()[stage] for stage in STAGES), flag
