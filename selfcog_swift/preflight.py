@@ -114,7 +114,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
     written = written or {}
     found: list[tuple[tuple, str]] = []
     found += _data_problems(recipe, written)
-    found += _file_problems(recipe)
+    found += _file_problems(recipe, written)
     found += _flag_problems(recipe)
     if only is None and not found:
         found += _render_problems(recipe)
@@ -170,7 +170,7 @@ def _dataset_problem(path: str, as_written: str, field: str) -> Optional[str]:
         return (f"{as_written!r} looks like a hub dataset id, but the mix reads local .jsonl/.json files only; "
                 f"download it first (modelscope download --dataset {hub_id} --local_dir data/{name}) and "
                 f"give the file's path")
-    return Missing(f"file not found: {file} ({PATH_RULE})")
+    return _absent(file, as_written)
 
 
 def _rows_problem(path: Path) -> Optional[str]:
@@ -222,7 +222,15 @@ def _json_list_problem(path: Path) -> Optional[str]:
 # --------------------------------------------------------------------------- other files
 
 
-def _file_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+def _absent(path: Path, as_written: str) -> str:
+    """Why a named file is not there: the path it resolved to, and the path rule when it was relative."""
+    if path.exists():
+        return f"{path} is not a file"
+    rule = f" ({PATH_RULE})" if not os.path.isabs(os.path.expanduser(as_written)) else ""
+    return Missing(f"file not found: {path}{rule}")
+
+
+def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
     found = []
     replay = recipe.data.replay
     if replay is not None:
@@ -235,22 +243,26 @@ def _file_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
         elif replay.prompts.startswith(BUILTIN_PREFIX) and replay.prompts != BUILTIN_POOL:
             found.append((loc, f"unknown builtin pool {replay.prompts!r}; known: {BUILTIN_POOL}"))
         elif replay.prompts not in (FROM_DATASETS, BUILTIN_POOL):
-            message = _lines_problem(Path(os.path.expanduser(replay.prompts)), json.loads)
+            message = _lines_problem(Path(os.path.expanduser(replay.prompts)), written.get(loc, replay.prompts),
+                                     json.loads)
             if message:
                 found.append((loc, message))
     if recipe.evaluate.probes:
         from .probes import parse_probe
 
-        message = _lines_problem(Path(os.path.expanduser(recipe.evaluate.probes)), None, parse_probe)
+        probes = recipe.evaluate.probes
+        message = _lines_problem(Path(os.path.expanduser(probes)), written.get(("evaluate", "probes"), probes),
+                                 None, parse_probe)
         if message:
             found.append((("evaluate", "probes"), message))
     return found
 
 
-def _lines_problem(path: Path, parse: Optional[Callable] = None, parse_at: Optional[Callable] = None) -> Optional[str]:
+def _lines_problem(path: Path, as_written: str, parse: Optional[Callable] = None,
+                   parse_at: Optional[Callable] = None) -> Optional[str]:
     """A JSONL file of prompts or probes: missing, empty, or its first unreadable line (first PREFIX_ROWS)."""
     if not path.is_file():
-        return Missing(f"file not found: {path} ({PATH_RULE})")
+        return _absent(path, as_written)
     rows = 0
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
