@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -85,10 +84,10 @@ def _training_finished(output_dir: str, earlier_runs: set[str]) -> bool:
 def _sft(state: RunState, recipe: Recipe, echo: Echo) -> None:
     """Train, or continue from the newest complete checkpoint of any earlier attempt of this run."""
     command = stage_command(recipe, "sft")
-    check_mix(state, recipe)
     earlier = begin_sft(state, recipe.output_dir)  # run folders present before this attempt
     newest = newest_checkpoint(state, recipe.output_dir)
     argv = command.argv() + (["--resume_from_checkpoint", str(newest.path)] if newest else [])
+    check_mix(state, recipe, argv)
     state.data.setdefault("sft_attempts", []).append({"resume_from": str(newest.path) if newest else None,
                                                       "step": newest.step if newest else 0})
     state.save()
@@ -307,14 +306,6 @@ def _shell_word(word: str) -> str:
     return shlex.quote(word)
 
 
-def _shell_word(word: str) -> str:
-    """One argument quoted for bash; a `${NAME}` placeholder left for the shell, double-quoted."""
-    if word.startswith("${") and "}" in word:
-        name, rest = word[2:].split("}", 1)
-        return f'"${{{name}}}"' + (shlex.quote(rest) if rest else "")
-    return shlex.quote(word)
-
-
 def dry_run(recipe: Recipe, echo: Echo) -> None:
     """Print every stage and its exact argument list, running nothing."""
     check_prompts(recipe)
@@ -351,9 +342,6 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
             stage failed (exit 1).
     """
     check_prompts(recipe)  # first: a refused recipe writes, builds or downloads nothing
-    from .preflight import require
-
-    require(recipe)  # every file and flag `run` needs, before replay loads a model (the CLI checked already)
     from .preflight import require
 
     require(recipe)  # every file and flag `run` needs, before replay loads a model (the CLI checked already)

@@ -60,7 +60,7 @@ def _alive(holder: dict) -> bool:
 
 def _describe(holder: dict) -> str:
     if not holder.get("pid"):
-        return "a run that is starting: the lock names no holder yet"
+        return "the lock names no holder: a run that is starting, or one that died creating it"
     return f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}"
 
 
@@ -90,7 +90,8 @@ def _create(path: Path, me: dict) -> bool:
 
 def _take_over(path: Path, me: dict, echo: Callable[[str], None]) -> None:
     """Replace a dead holder's lock. A guard (flock, same host only) makes the check and the
-    replacement one step, so two runs that both saw the dead lock cannot both take it."""
+    replacement one step, so two runs that both saw the dead lock cannot both take it. The guard
+    file stays: removing it would let two runs flock two different files."""
     with open(path.with_name(LOCK_NAME + ".guard"), "a") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         holder = _read(path)
@@ -98,7 +99,7 @@ def _take_over(path: Path, me: dict, echo: Callable[[str], None]) -> None:
             path.unlink(missing_ok=True)
             if _create(path, me):
                 if holder is not None:
-                    echo(f"warning: {path}: took over the lock of a run that is gone ({_describe(holder) if holder else 'empty lock'})")
+                    echo(f"warning: {path}: took over the lock of a run that is gone ({_describe(holder)})")
                 return
             holder = _read(path) or {}
     raise SelfcogError(_busy(path, holder))

@@ -195,14 +195,16 @@ def newest_checkpoint(state: RunState, output_dir: str) -> Optional[Resumable]:
     return best
 
 
-def check_mix(state: RunState, recipe: Recipe) -> None:
-    """The mix sft is about to read is the one this run's data stage wrote (its recorded sha256):
-    the manifest's hash is then of what swift read. Under the lock no other run writes it; a
-    `data --out` by hand, or an edit, could."""
+def check_mix(state: RunState, recipe: Recipe, argv: list[str]) -> None:
+    """The mix sft is about to read (when `argv` names it) is the one this run's data stage wrote
+    (its recorded sha256): the manifest's hash is then of what swift read. Under the lock no other
+    run writes it; a `data --out` by hand, or an edit, could."""
     recorded = (state.data.get("data") or {}).get("sha256")
     path = Path(data_path(recipe))
-    if not recorded or not path.is_file():
+    if not recorded or str(path) not in argv:
         return
+    if not path.is_file():
+        raise SelfcogError(f"{path}: missing, though this run's data stage wrote it; start over with --restart")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

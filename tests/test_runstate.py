@@ -185,10 +185,15 @@ def test_a_changed_mix_is_refused_before_sft(tmp_path):
     mix.parent.mkdir(parents=True)
     mix.write_text('{"messages": []}\n')
     state.data["data"] = {"sha256": hashlib.sha256(mix.read_bytes()).hexdigest()}
-    check_mix(state, recipe)
+    argv = ["--dataset", str(mix)]
+    check_mix(state, recipe, argv)
     mix.write_text('{"messages": [1]}\n')
     with pytest.raises(SelfcogError, match="changed since this run's data stage.*--restart"):
-        check_mix(state, recipe)
+        check_mix(state, recipe, argv)
+    check_mix(state, recipe, ["--dataset", "swift/self-cognition#10"])  # sft does not read it: no matter
+    mix.unlink()
+    with pytest.raises(SelfcogError, match="missing, though this run's data stage wrote it"):
+        check_mix(state, recipe, argv)
 
 
 # ------------------------------------------------------------------------------------ the lock
@@ -250,7 +255,7 @@ def test_a_lock_still_being_written_is_not_taken_but_an_old_empty_one_is(tmp_pat
     path = runlock.lock_path(str(tmp_path))
     path.parent.mkdir(parents=True)
     path.write_text("")
-    with pytest.raises(SelfcogError, match="starting"):
+    with pytest.raises(SelfcogError, match="no holder"):
         runlock.acquire(str(tmp_path))
     old = time.time() - runlock.EMPTY_GRACE_SECONDS - 5
     os.utime(path, (old, old))
