@@ -60,21 +60,6 @@ def _checked(recipe: str, sets: tuple[str, ...], here: bool = True):
     return loaded
 
 
-def _checked(recipe: str, sets: tuple[str, ...], here: bool = True):
-    """The recipe after every check `run` makes (preflight.py); each problem on its own error line,
-    exit 2. here=False (render): files absent on this machine are warnings, as the scripts may run
-    on another."""
-    from .preflight import problems_of
-
-    problems, loaded = problems_of(recipe_path(recipe), sets)
-    errors = [p for p in problems if here or not p.missing]
-    for problem in problems:
-        click.echo(f"{'error' if problem in errors else 'warning'}: {problem}", err=True)
-    if errors:
-        sys.exit(EXIT_BAD_INPUT)
-    return loaded
-
-
 def _recipe_ref(recipe: str, sets: tuple[str, ...]) -> list[str]:
     return [str(recipe_path(recipe))] + [token for s in sets for token in ("--set", s)]
 

@@ -298,14 +298,6 @@ def _shell_word(word: str) -> str:
     return shlex.quote(word)
 
 
-def _shell_word(word: str) -> str:
-    """One argument quoted for bash; a `${NAME}` placeholder left for the shell, double-quoted."""
-    if word.startswith("${") and "}" in word:
-        name, rest = word[2:].split("}", 1)
-        return f'"${{{name}}}"' + (shlex.quote(rest) if rest else "")
-    return shlex.quote(word)
-
-
 def dry_run(recipe: Recipe, echo: Echo) -> None:
     """Print every stage and its exact argument list, running nothing."""
     check_prompts(recipe)
@@ -342,9 +334,6 @@ def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo 
             stage failed (exit 1).
     """
     check_prompts(recipe)  # first: a refused recipe writes, builds or downloads nothing
-    from .preflight import require
-
-    require(recipe)  # every file and flag `run` needs, before replay loads a model (the CLI checked already)
     from .preflight import require
 
     require(recipe)  # every file and flag `run` needs, before replay loads a model (the CLI checked already)
