@@ -125,12 +125,16 @@ def run(recipe, resume, restart, dry_run, verbose, sets):
 @click.argument("recipe")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Mixed JSONL to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Stream swift's own output while replay loads the base model "
+              "(else: <output_dir>/logs/data-swift.log).")
 @SET_OPTION
-def data(recipe, out, as_json, sets):
+def data(recipe, out, as_json, verbose, sets):
     """Mix the identity rows, the recipe's datasets and its replay rows into one JSONL file."""
+    from .console import Console
     from .driver import mix_data
 
-    summary = mix_data(_checked(recipe, sets), out, lambda line: click.echo(line, err=True))
+    loaded = _checked(recipe, sets)
+    summary = mix_data(loaded, out, Console(Path(loaded.output_dir) / "logs" / "data-swift.log", verbose))
     click.echo(json.dumps(summary.to_json(), ensure_ascii=False) if as_json else summary.table())
 
 

@@ -256,10 +256,13 @@ def replay_notice(recipe: Recipe) -> Optional[str]:
 
 def mix_data(recipe: Recipe, out: str, echo: Echo = print):
     """The mixed training file: identity rows, datasets and, when the recipe replays, the replay rows."""
+    from .console import swift_output
+
     notice = replay_notice(recipe) if recipe.data.replay else None
     if notice:
         echo(notice)
-    replay = build_replay(recipe, echo) if recipe.data.replay else None
+    with swift_output(echo):  # swift's model load and argument dump: the log of a quiet Console
+        replay = build_replay(recipe, echo) if recipe.data.replay else None
     return _mix(recipe, out, replay.path if replay else None)
 
 

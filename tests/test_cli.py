@@ -90,3 +90,14 @@ def test_data_says_before_it_loads_a_model_which_and_for_how_long(tmp_path):
     assert "about 1 min" in notice and str(tmp_path / "data") in notice
     demo = load_recipe(ROOT / "recipes" / "demo.yaml", (f"output_dir={tmp_path}",))
     assert "answer 400 prompts" in replay_notice(demo) and "about 11 min" in replay_notice(demo)
+
+
+@pytest.mark.e2e
+def test_data_names_the_model_before_replay_loads_it_and_keeps_swift_quiet(tmp_path):
+    out = run_cli("data", "recipes/smoke.yaml", "--out", str(tmp_path / "mix.jsonl"), "--set", f"output_dir={tmp_path}",
+                  "--set", "data.replay={sample: 6, max_new_tokens: 8}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    notice = out.stdout.index("replay: loading the base model builtin:tiny to answer 6 prompts")
+    assert notice < out.stdout.index("data -> ") and (tmp_path / "mix.jsonl").is_file()
+    log = (tmp_path / "logs" / "data-swift.log").read_text()
+    assert "InferArguments(" in log and "InferArguments(" not in out.stdout + out.stderr
