@@ -1,0 +1,3 @@
+module selfcog/ollamarender
+
+go 1.22
