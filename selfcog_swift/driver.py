@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
 
 from . import checkpoints
-from .atomic import clear_partials, partial_dir, write_json, write_text
+from .atomic import clear_partials, write_json, write_text
 from .errors import SelfcogError, StageError
 from .invocation import infer_argv_for, prepare_model, sft_value, stage_env
+from .merging import merge, merged_folder  # noqa: F401 - merge: the `merge` command's entry
+from .merging import merge_into as _merge_into
 from .recipe import Recipe
 from .render import data_path, render_script, serve_script, stage_command, stages_for
 from .runstate import (Echo, RunState, attempt_run_dir, banner, begin_sft, check_mix, newest_checkpoint,
@@ -133,44 +134,6 @@ def _export(state: RunState, recipe: Recipe, echo: Echo) -> None:
         if not renamed:
             _merge_into(argv, merged, lambda folder, say: fix_served_prompt(recipe, folder, say), echo)
         state.data["merged"] = merged
-
-
-def _merge_into(argv: list[str], merged: str, finish=None, echo: Echo = print) -> None:
-    """swift export into a fresh sibling folder; `finish(folder, echo)` edits it; then it is renamed."""
-    from swift.pipelines import export_main
-
-    partial = partial_dir(merged)
-    try:
-        export_main([*argv, "--output_dir", str(partial)])
-        if finish:
-            finish(str(partial), lambda line: echo(line.replace(str(partial), merged)))
-        os.rename(partial, merged)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-
-
-def merged_folder(checkpoint: str) -> str:
-    """Where `swift export --merge_lora` writes a checkpoint's merged model; refuses one that exists
-    (swift would fail on it, or skip it with --exist_ok, and we never overwrite)."""
-    merged = f"{str(checkpoint).rstrip('/')}-merged"
-    if Path(merged).exists():
-        raise SelfcogError(f"{merged} already exists; move it away first (never overwritten)")
-    return merged
-
-
-def merge(checkpoint: str, echo: Echo = print) -> str:
-    """Merge a LoRA checkpoint into its base model (swift export); never overwrites."""
-    if not (Path(checkpoint) / "adapter_config.json").is_file():
-        raise SelfcogError(f"{checkpoint}: not a LoRA checkpoint (no adapter_config.json)")
-    merged = merged_folder(checkpoint)
-    argv = ["--adapters", checkpoint.rstrip("/"), "--merge_lora", "true"]
-    banner(echo, "export", ["swift", "export", *argv])
-    from .inference import allow_remote_code
-
-    allow_remote_code(False)
-    _merge_into(argv, merged)
-    return merged
 
 
 def served_model(state: RunState) -> str:
