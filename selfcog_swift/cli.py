@@ -140,12 +140,19 @@ def data(recipe, out, as_json, verbose, sets):
 
 @cli.command()
 @click.argument("recipe")
+@click.option("-v", "--verbose", is_flag=True, help="Stream swift's own output while the base model answers "
+              "(else: <output_dir>/logs/replay-swift.log).")
 @SET_OPTION
-def replay(recipe, sets):
+def replay(recipe, verbose, sets):
     """Have the base model answer the recipe's replay prompts (cached; what `data` mixes in)."""
-    from .driver import build_replay
+    from .console import Console
+    from .driver import announced_replay
 
-    summary = build_replay(_load(recipe, sets), lambda line: click.echo(line, err=True))
+    loaded = _checked(recipe, sets)
+    if loaded.data.replay is None:
+        raise SelfcogError(f"{recipe_path(recipe)}: data.replay: not set, so there is nothing to answer; add "
+                          "e.g. data.replay: {prompts: builtin:prompts, sample: 500}")
+    summary = announced_replay(loaded, Console(Path(loaded.output_dir) / "logs" / "replay-swift.log", verbose))
     click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
 
 

@@ -217,15 +217,21 @@ def replay_notice(recipe: Recipe) -> Optional[str]:
             f"the answers are cached under {Path(recipe.output_dir) / 'data'}")
 
 
-def mix_data(recipe: Recipe, out: str, echo: Echo = print):
-    """The mixed training file: identity rows, datasets and, when the recipe replays, the replay rows."""
+def announced_replay(recipe: Recipe, echo: Echo = print):
+    """build_replay, saying first which model loads for how many prompts and roughly how long;
+    swift's model load and argument dump go to the log of a quiet Console (`data`, `replay`)."""
     from .console import swift_output
 
-    notice = replay_notice(recipe) if recipe.data.replay else None
+    notice = replay_notice(recipe)
     if notice:
         echo(notice)
-    with swift_output(echo):  # swift's model load and argument dump: the log of a quiet Console
-        replay = build_replay(recipe, echo) if recipe.data.replay else None
+    with swift_output(echo):
+        return build_replay(recipe, echo)
+
+
+def mix_data(recipe: Recipe, out: str, echo: Echo = print):
+    """The mixed training file: identity rows, datasets and, when the recipe replays, the replay rows."""
+    replay = announced_replay(recipe, echo) if recipe.data.replay else None
     return _mix(recipe, out, replay.path if replay else None)
 
 

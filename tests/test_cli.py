@@ -101,3 +101,25 @@ def test_data_names_the_model_before_replay_loads_it_and_keeps_swift_quiet(tmp_p
     assert notice < out.stdout.index("data -> ") and (tmp_path / "mix.jsonl").is_file()
     log = (tmp_path / "logs" / "data-swift.log").read_text()
     assert "InferArguments(" in log and "InferArguments(" not in out.stdout + out.stderr
+
+
+@pytest.mark.e2e
+def test_replay_names_the_model_first_and_keeps_swift_quiet_unless_verbose(tmp_path):
+    sets = ("--set", f"output_dir={tmp_path}", "--set", "data.replay={sample: 5, max_new_tokens: 8}")
+    out = run_cli("replay", "recipes/smoke.yaml", *sets)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("replay: loading the base model builtin:tiny to answer 5 prompts")
+    assert json.loads(out.stdout.strip().splitlines()[-1])["prompts"] == 5
+    log = (tmp_path / "logs" / "replay-swift.log").read_text()
+    assert "InferArguments(" in log and "InferArguments(" not in out.stdout + out.stderr
+    loud = run_cli("replay", "recipes/smoke.yaml", "-v", *sets, "--set", "data.replay.temperature=0.5")
+    assert loud.returncode == 0 and "InferArguments(" in loud.stdout + loud.stderr
+
+
+def test_replay_refuses_a_recipe_without_replay_or_with_a_data_error_before_any_model_loads(tmp_path):
+    none = run_cli("replay", "recipes/smoke.yaml", "--set", f"output_dir={tmp_path}")
+    assert none.returncode == 2 and "data.replay" in none.stderr and "Traceback" not in none.stderr
+    missing = run_cli("replay", "recipes/smoke.yaml", "--set", f"output_dir={tmp_path}",
+                      "--set", "data.replay={sample: 5}", "--set", f"data.datasets=[{{path: {tmp_path}/no.jsonl}}]")
+    assert missing.returncode == 2 and "data.datasets[0].path" in missing.stderr
+    assert not (tmp_path / "logs").exists() and "loading the base model" not in missing.stdout
