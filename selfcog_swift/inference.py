@@ -21,6 +21,12 @@ FINGERPRINT_BYTES = 1 << 20
 BATCH_SIZE = 32
 
 _ORIGINAL_RESOLVE = None
+_REMOTE_CODE = {"allowed": False}
+
+
+def remote_code_allowed() -> bool:
+    """The policy last set by allow_remote_code (torchrun ranks get it through sft_rank)."""
+    return _REMOTE_CODE["allowed"]
 
 
 def allow_remote_code(allow: bool) -> None:
@@ -37,6 +43,7 @@ def allow_remote_code(allow: bool) -> None:
     from transformers import dynamic_module_utils
 
     ModelLoader.default_trust_remote_code = allow
+    _REMOTE_CODE["allowed"] = allow
     _ORIGINAL_RESOLVE = _ORIGINAL_RESOLVE or dynamic_module_utils.resolve_trust_remote_code
 
     def resolve(trust_remote_code, *args, **kwargs):
