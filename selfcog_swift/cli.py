@@ -286,5 +286,18 @@ def init(model_id, names, authors, datasets, gpus, out):
     click.echo(f"wrote {out}" if out else text, nl=bool(out))
 
 
+@cli.command("export-gguf")
+@click.argument("model")
+@click.option("--quant", default="q8_0", show_default=True, type=click.Choice(["q8_0", "f16", "bf16", "f32"]),
+              help="GGUF weight type (llama.cpp's converter --outtype).")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder to write into (default: <merged folder>-gguf).")
+def export_gguf(model, quant, out):
+    """MODEL (run folder, merged folder, LoRA checkpoint) as a GGUF for llama.cpp, with an Ollama Modelfile."""
+    from .gguf import export_gguf as export
+
+    result = export(model, quant, out, click.echo)
+    click.echo(f"llama-server -m {result.gguf} --jinja\nollama create NAME -f {result.modelfile}")
+
+
 def main():
     cli(prog_name="selfcog-swift")
