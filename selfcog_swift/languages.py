@@ -93,6 +93,25 @@ def builtin_rows(path: Path, langs) -> list[dict]:
     return [row for row in rows if row.get("lang") in wanted]
 
 
+def builtin_identity(langs, folder: Optional[Path]) -> Path:
+    """The built-in identity rows of `langs`: resources/identity.jsonl itself for zh and en (so their
+    mix is what it always was), else those languages' rows gathered (in `builtin()` order) into a
+    file in `folder` (default: the working directory)."""
+    from .atomic import write_text
+
+    if sorted(langs) == sorted(BASE):
+        return RESOURCES / "identity.jsonl"
+    missing = [lang for lang in langs if lang not in builtin()]
+    if missing:  # recipes refuse this already; one built in code may not have been validated
+        raise SelfcogError(f"identity.name.{missing[0]}: no built-in {missing[0]} identity rows; give "
+                           "data.identity_file")
+    chosen = [lang for lang in builtin() if lang in langs]
+    rows = [row for path in dict.fromkeys(map(identity_file, chosen)) for row in builtin_rows(path, chosen)]
+    path = Path(folder or ".") / f"identity.{'-'.join(chosen)}.jsonl"
+    write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    return path
+
+
 # --------------------------------------------------------------------------- negation cues
 
 
