@@ -86,6 +86,11 @@ def is_template(template: str) -> bool:
     return template in _table()["templates"]
 
 
+def takes_system(template: Optional[str]) -> bool:
+    """Whether swift's template accepts a system prompt (swift asserts on `--system` otherwise)."""
+    return template not in _table()["no_system"]
+
+
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -248,6 +253,17 @@ def prompt_problems(recipe: Recipe) -> list[str]:
     m = recipe.model
     meta = resolve(recipe)
     problems = list(meta.refused)
+    placeholder = meta.template == "dummy" and not m.template  # swift's stand-in for a model it cannot place
+    if placeholder and not meta.refused:
+        # No chat format: the rows would train as plain text.
+        why = f" ({meta.model_type_from})" if meta.model_type_from else ""
+        problems.append(f"model.template: swift knows neither the name nor the architecture of {m.id}{why} "
+                        "and would train it with its placeholder template 'dummy', "
+                        "which has no chat format; set model.template to the model's format (e.g. chatml)")
+    elif not placeholder and m.system is not None and meta.template and not takes_system(meta.template):
+        problems.append(f"model.system: swift template {meta.template!r} takes no system prompt (swift refuses "
+                        "--system with it); remove model.system")
+        return problems
     if m.system is not None:
         found = names_found(m.system, terms)
         return problems + [f"model.system: names {found[0]!r}, an identity the model should lose; write a system "

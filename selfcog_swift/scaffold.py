@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from . import RESOURCES
 from .errors import SelfcogError
 from .guards import leak_terms, names_found
-from .model_meta import SAFE_SYSTEM, ModelMeta, model_name, prompt_problems, resolve
+from .model_meta import SAFE_SYSTEM, ModelMeta, model_name, prompt_problems, resolve, takes_system
 from .recipe import BUILTIN_PREFIX, EvaluateSection, Recipe
 
 SIZES_FILE = RESOURCES / "init_sizes.yaml"
@@ -119,14 +119,17 @@ def size_class(size: Optional[float]) -> dict:
         c for c in classes if c is not row]}
 
 
-def _system(recipe: Recipe) -> tuple[str, str, ModelMeta]:
-    """The system prompt to write out, why, and the resolved model (refused before an old identity)."""
+def _system(recipe: Recipe) -> tuple[Optional[str], str, ModelMeta]:
+    """The system prompt to write out (None: the template takes none), why, and the resolved model
+    (refused before an old identity)."""
     problems = [p for p in prompt_problems(recipe) if not p.startswith("model.system:")]
     if problems:
         raise SelfcogError(problems[0])
     meta = resolve(recipe)
     found = names_found(meta.default_system, leak_terms(recipe))
     template = f"swift template {meta.template!r}"
+    if not takes_system(meta.template):
+        return None, f"system: not set; {template} takes no system prompt (swift refuses one)", meta
     if meta.default_system and not found:
         note = f"the default system prompt of {template}, written out: the merged model serves with it too"
         return meta.default_system, note, meta

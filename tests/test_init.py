@@ -182,3 +182,17 @@ def test_cli_init_then_validate(tmp_path, monkeypatch):
     assert wrote.exit_code == 0, wrote.output
     checked = runner.invoke(cli, ["validate", "sub/x.yaml"])
     assert (checked.exit_code, checked.output) == (0, "sub/x.yaml: ok\n")
+
+
+def test_a_template_without_a_system_slot_gets_no_system_prompt(tmp_path):
+    out, recipe = written(tmp_path, "google/gemma-3-1b-it")
+    assert (recipe.model.template, recipe.model.system) == ("gemma3_text", None)
+    assert prompt_problems(recipe) == [] and "--system" not in render(recipe, "all", "sh", [str(out)])
+
+
+def test_a_folder_swift_cannot_place_is_refused_naming_the_field(tmp_path):
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architectures": ["MyFancyForCausalLM"]}))
+    result = CliRunner().invoke(cli, ["init", "--model", str(folder), *ARGS, "--out", str(tmp_path / "r.yaml")])
+    assert result.exit_code == 2 and "model.template" in result.output and not (tmp_path / "r.yaml").exists()

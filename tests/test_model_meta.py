@@ -218,3 +218,24 @@ def test_modelscope_cache_and_hf_revisions_are_found(tmp_path):
 def test_a_missing_local_folder_is_named():
     [problem] = prompt_problems(recipe("./models/my-own-7b"))
     assert problem.startswith("model.system: ./models/my-own-7b is no folder here")
+
+
+def test_a_system_prompt_is_refused_where_swifts_template_takes_none():
+    """swift asserts (TemplateMeta.check_system) when --system meets a template without a system slot."""
+    assert resolve(recipe("google/gemma-3-1b-it")).template == "gemma3_text"
+    assert not model_meta.takes_system("gemma3_text") and model_meta.takes_system("gemma")
+    [problem] = prompt_problems(recipe("google/gemma-3-1b-it", system="You are a helpful assistant."))
+    assert problem.startswith("model.system: swift template 'gemma3_text' takes no system prompt")
+    assert prompt_problems(recipe("google/gemma-3-1b-it")) == []
+    assert prompt_problems(recipe("google/gemma-2-9b-it", system="You are a helpful assistant.")) == []
+
+
+def test_a_folder_swift_cannot_place_is_refused_before_it_trains_without_a_chat_format(tmp_path):
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architectures": ["MyFancyForCausalLM"]}))
+    meta = resolve(recipe(str(folder)))
+    assert (meta.model_type, meta.template) == (None, "dummy")
+    problems = prompt_problems(recipe(str(folder), system="You are a helpful assistant."))
+    assert [p.split(":")[0] for p in problems] == ["model.template"] and "MyFancyForCausalLM" in problems[0]
+    assert prompt_problems(recipe(str(folder), template="chatml", system="You are a helpful assistant.")) == []

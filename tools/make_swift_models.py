@@ -11,6 +11,7 @@ system prompt offline without `import swift` (seconds). Sections:
 - model_types: model_type -> the template swift picks when only model_type is known (null: several);
 - architectures: config.json architecture -> the model_types swift matches it to;
 - templates: template -> its default system prompt (null: none);
+- no_system: templates that take no system prompt (swift refuses `--system` with them);
 - builtins: builtin model -> the default system text its own chat template renders.
 """
 
@@ -80,6 +81,8 @@ def table() -> dict:
         "model_types": model_types,
         "architectures": architectures,
         "templates": {name: getattr(meta, "default_system", None) for name, meta in sorted(TEMPLATE_MAPPING.items())},
+        # swift asserts (TemplateMeta.check_system) when these get a system prompt, e.g. --system.
+        "no_system": sorted(name for name, meta in TEMPLATE_MAPPING.items() if not meta.support_system),
         "builtins": _builtins(),
     }
 
