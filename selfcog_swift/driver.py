@@ -22,7 +22,7 @@ from .invocation import infer_argv_for, prepare_model, sft_value, stage_env
 from .merging import merge, merged_folder  # noqa: F401 - merge: the `merge` command's entry
 from .merging import merge_into as _merge_into
 from .recipe import Recipe
-from .render import data_path, render_script, serve_script, stage_command, stages_for
+from .render import data_path, gguf_script, render_script, serve_script, stage_command, stages_for
 from .runstate import (Echo, RunState, attempt_run_dir, banner, begin_sft, check_mix, newest_checkpoint,
                        run_stage)
 from .runlock import holding
@@ -182,6 +182,8 @@ def _write_scripts(state: RunState, recipe: Recipe, recipe_ref: list[str]) -> No
     for stage in stages_for(recipe, "all"):
         write_text(run_dir / f"{stage}.sh", render_script(recipe, stage, recipe_ref, chosen=chosen))
     write_text(run_dir / "serve.sh", serve_script(recipe, recipe_ref, chosen))
+    if recipe.export.gguf:
+        write_text(run_dir / "gguf.sh", gguf_script(recipe, recipe_ref, chosen))
 
 
 def build_replay(recipe: Recipe, echo: Echo = print):
@@ -287,6 +289,9 @@ def dry_run(recipe: Recipe, echo: Echo) -> None:
         words += [_shell_word(word) for word in command.argv(keep_unbound=True)]
         banner(echo, stage, [" ".join(words)])
     banner(echo, "after: answers of the tuned model")
+    if recipe.export.gguf:
+        merged = "${CHECKPOINT}-merged" if recipe.tuning.method == "lora" else "${CHECKPOINT}"
+        banner(echo, "gguf", [f'python -m selfcog_swift export-gguf "{merged}" --quant {recipe.export.gguf}'])
 
 
 def run(recipe: Recipe, recipe_ref: list[str], resume: bool = False, echo: Echo = print,
@@ -338,7 +343,21 @@ def _run(state: RunState, recipe: Recipe, recipe_ref: list[str], echo: Echo) -> 
         if recipe.tuning.method == "full":
             fix_served_prompt(recipe, served_model(state), echo)
         _examine(state, recipe, "after", served_model(state), echo)
+    if recipe.export.gguf and not state.done("gguf"):
+        _gguf(state, recipe, echo)
     return _conclude(state, recipe, echo)
+
+
+def _gguf(state: RunState, recipe: Recipe, echo: Echo) -> None:
+    """The served model as a GGUF with an Ollama Modelfile (export.gguf). Files an interrupted attempt
+    left lie in this run's own folder, so they are replaced, not refused."""
+    from .gguf import export_gguf, output_paths
+
+    model, quant = served_model(state), recipe.export.gguf
+    for path in output_paths(Path(model), quant, None):
+        path.unlink(missing_ok=True)
+    with run_stage(state, "gguf", [model, "--quant", quant], echo):
+        state.data["gguf"] = export_gguf(model, quant, None, echo).to_json()
 
 
 def _conclude(state: RunState, recipe: Recipe, echo: Echo) -> dict:

@@ -194,6 +194,12 @@ class EvaluateSection(_Section):
     probes: Optional[str] = Field(None, description=f"Probe file ({RELATIVE}); default: the built-in held-out probes")
 
 
+class ExportSection(_Section):
+    gguf: Optional[Literal["q8_0", "f16", "bf16", "f32"]] = Field(
+        None, description="Last stage of run: the merged model as a GGUF of this weight type for llama.cpp, with "
+        "an Ollama Modelfile beside it (what export-gguf writes)")
+
+
 StageName = Literal["sft", "export", "infer"]
 
 
@@ -212,6 +218,7 @@ class Recipe(_Section):
     train: TrainSection = Field(default_factory=TrainSection)
     launch: LaunchSection = Field(default_factory=LaunchSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
+    export: ExportSection = Field(default_factory=ExportSection)
     output_dir: str = Field("output", min_length=1,
                             description=f"Where swift writes its versioned run folders ({RELATIVE})")
     swift_args: dict[StageName, dict[str, Any]] = Field(

@@ -390,6 +390,12 @@ def serve_script(recipe: Recipe, recipe_ref: list[str], chosen: str, host: str =
     return _render_template("serve.sh.j2", {**context, "stage": "deploy", "host": host, "port": port})
 
 
+def gguf_script(recipe: Recipe, recipe_ref: list[str], chosen: Optional[str] = None) -> str:
+    """gguf.sh: `export-gguf` of the model trained from the chosen checkpoint (recipe export.gguf)."""
+    context = _script_context(recipe, "export", stage_command(recipe, "export"), recipe_ref, None, chosen)
+    return _render_template("gguf.sh.j2", context)
+
+
 def _node_ranks(recipe: Recipe, stage: str) -> list[Optional[int]]:
     nnodes = recipe.launch.nnodes or 1
     if stage != "sft" or nnodes == 1:
@@ -428,6 +434,8 @@ def render(recipe: Recipe, stage: str, fmt: str, recipe_ref: list[str],
             else:
                 body = yaml.safe_dump(command.as_dict(bindings), allow_unicode=True, sort_keys=False)
                 parts.append(f"# swift {name} {title}.yaml  (swift-native: runs without selfcog-swift)\n{body}")
+    if fmt == "sh" and stage == "all" and recipe.export.gguf:  # run's last stage; not a swift command
+        parts.append(gguf_script(recipe, recipe_ref))
     if fmt == "json":
         return json.dumps(dict(parts), ensure_ascii=False, indent=2) + "\n"
     return ("\n" if fmt == "sh" else "---\n").join(parts)

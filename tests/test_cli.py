@@ -11,7 +11,8 @@ from selfcog_swift.cli import cli
 
 # Every command the README documents; a missing one fails its test.
 COMMANDS = [[], ["render"], ["validate"], ["schema"], ["run"], ["data"], ["replay"], ["models"],
-            ["models", "prepare"], ["best"], ["merge"], ["ask"], ["chat"], ["serve"], ["import-legacy"], ["eval"], ["init"]]
+            ["models", "prepare"], ["best"], ["merge"], ["ask"], ["chat"], ["serve"], ["import-legacy"], ["eval"], ["init"],
+            ["export-gguf"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
