@@ -13,6 +13,7 @@ PREFIX_ROWS rows (or PREFIX_BYTES): a malformed row further in is found when `da
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -81,6 +82,13 @@ def problems_of(path: Union[str, Path], sets: tuple[str, ...] = ()) -> tuple[lis
         return exc.problems, None
     if loaded.recipe is not None:
         return recipe_problems(loaded.recipe, loaded.where, loaded.written), loaded.recipe
+    pruned = _pruned(loaded.data, [p.loc for p in loaded.problems if p.loc])
+    if pruned is not None:  # the recipe less the fields at fault: the rest is checked field by field
+        faulty = [p.loc for p in loaded.problems if p.loc]
+        sound = not any(loc[0] in ("model", "identity") for loc in faulty)
+        found = [p for p in recipe_problems(pruned, loaded.where, loaded.written, only=set(loaded.data), prompts=sound)
+                 if not any(p.loc[:len(loc)] == loc for loc in faulty)]
+        return loaded.problems + found, None
     faulty = {p.loc[0] for p in loaded.problems if p.loc}
     kept = {key: value for key, value in loaded.data.items() if key not in faulty}
     try:  # the sound sections, with stand-ins for required ones the schema refused
@@ -88,6 +96,26 @@ def problems_of(path: Union[str, Path], sets: tuple[str, ...] = ()) -> tuple[lis
     except ValueError:
         return loaded.problems, None
     return loaded.problems + recipe_problems(partial, loaded.where, loaded.written, only=set(kept) - faulty), None
+
+
+def _pruned(data: dict, faulty: list[tuple]) -> Optional[Recipe]:
+    """The recipe without the fields the schema refused (their defaults instead; stand-ins for a
+    required section), or None when it still does not validate (e.g. a required field in a list)."""
+    pruned = copy.deepcopy(data)
+    for loc in faulty:
+        parent = pruned
+        for key in loc[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else (
+                parent[key] if isinstance(parent, list) and isinstance(key, int) and key < len(parent) else None)
+        if isinstance(parent, dict):
+            parent.pop(loc[-1], None)
+    for key, value in STAND_INS.items():
+        if key in {loc[0] for loc in faulty} or key not in pruned:
+            pruned[key] = value
+    try:
+        return Recipe.model_validate(pruned)
+    except ValueError:
+        return None
 
 
 def require(recipe: Recipe) -> None:
@@ -102,7 +130,7 @@ def require(recipe: Recipe) -> None:
 
 
 def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", written: Optional[dict] = None,
-                    only: Optional[set[str]] = None) -> list[Problem]:
+                    only: Optional[set[str]] = None, prompts: Optional[bool] = None) -> list[Problem]:
     """What `run` would refuse in a validated recipe, beyond the schema.
 
     Args:
@@ -110,6 +138,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
         where: `file:line` (or `--set`) of a field, for the messages.
         written: Path values as written in the recipe, by field (for hub ids and messages).
         only: Check only these top-level sections (the ones the schema accepted); None: all.
+        prompts: Run the system-prompt guard (default: when `only` is None).
     """
     written = written or {}
     found: list[tuple[tuple, str]] = []
@@ -118,7 +147,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
     found += _flag_problems(recipe)
     if only is None and not found:
         found += _render_problems(recipe)
-    if only is None:
+    if prompts if prompts is not None else only is None:
         found += _prompt_problems(recipe)
     return [Problem(where(loc), dotted(loc), message, loc, isinstance(message, Missing)) for loc, message in found
             if only is None or (loc and loc[0] in only)]

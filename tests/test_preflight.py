@@ -225,3 +225,20 @@ def test_dry_run_prints_shell_a_person_can_paste(tmp_path):
     assert sft[0] == "CUDA_VISIBLE_DEVICES=0,1" and sft[sft.index("--system") + 1] == system
     assert sft[sft.index("--output_dir") + 1] == f"{tmp_path}/o dir"
     assert '--adapters "${CHECKPOINT}"' in commands[1]
+
+
+def test_a_schema_error_in_a_section_does_not_hide_the_other_problems_of_that_section(tmp_path):
+    """A negative sample next to a hub id and a missing file: all three named, each by its line."""
+    path = write(tmp_path / "r.yaml", recipe_text(
+        "  self_cognition: -5\n"
+        "  datasets:\n"
+        "    - {path: org/some-set}\n"
+        "    - {path: nowhere.jsonl, sample: -3}\n",
+        "train: {epochs: 0}\nswift_args: {sft: {lora_rnk: 8}}\n"))
+    problems, recipe = problems_of(path)
+    assert recipe is None
+    assert [(p.where, p.field) for p in problems] == [
+        (f"{path}:8", "data.self_cognition"), (f"{path}:11", "data.datasets[1].sample"), (f"{path}:12", "train.epochs"),
+        (f"{path}:10", "data.datasets[0].path"), (f"{path}:11", "data.datasets[1].path"),
+        (f"{path}:13", "swift_args.sft.lora_rnk")]
+    assert "nothing to train on" not in str(problems)  # self_cognition's own error says it
