@@ -80,7 +80,8 @@ def identity_check(gguf: str, merged: str, names: Sequence[str], authors: Sequen
     template's default, the trained prompt, goes in; a probe's own system message where it has one).
 
     Returns:
-        {"reader", "gguf": {lang: {"identity", "leak"}}, "merged": {...}, "answers": [...]}.
+        {"reader", "probes", "gguf": {lang: {"identity", "leak"}}, "merged": {...}, "answers": [...],
+        "same_answers": the share of probes both answered word for word alike}.
     """
     from .evaluate import side_scores
     from .guards import DEFAULT_LEAK_TERMS
@@ -96,4 +97,5 @@ def identity_check(gguf: str, merged: str, names: Sequence[str], authors: Sequen
         result[side] = {lang: {m: (rates.get(m) or {}).get("rate") for m in ("identity", "leak")}
                         for lang, rates in scores.items()}
     result["answers"] = [{"id": p.id, "gguf": g, "merged": m} for p, g, m in zip(probes, sides["gguf"], sides["merged"])]
+    result["same_answers"] = round(sum(g == m for g, m in zip(sides["gguf"], sides["merged"])) / max(len(probes), 1), 4)
     return result
