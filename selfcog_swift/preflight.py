@@ -38,6 +38,7 @@ DATA_SUFFIXES = (".jsonl", ".json")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(#\d+)?$")
 _COUNT = re.compile(r"^(.+)#(\d+)$")
 HUB_IDENTITY = "swift/self-cognition"
+NAME_MAX = 255  # bytes in one file or folder name (ext4, xfs, btrfs, APFS)
 
 Locate = Callable[[tuple], str]
 
@@ -142,6 +143,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
     """
     written = written or {}
     found: list[tuple[tuple, str]] = []
+    found += _identity_problems(recipe)
     found += _data_problems(recipe, written)
     found += _file_problems(recipe, written)
     found += _flag_problems(recipe)
@@ -154,6 +156,23 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
 
 
 # --------------------------------------------------------------------------- data
+
+
+def _identity_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    """Names the identity rows cannot carry: blank, or holding what `data` refuses as a leftover
+    placeholder ({{, }}, <NAME>, {AUTHOR}), which it would blame on the built-in rows."""
+    from .data import _PLACEHOLDER
+
+    found = []
+    for field in ("name", "author"):
+        for lang, value in getattr(recipe.identity, field).model_dump().items():
+            loc = ("identity", field, lang)
+            if not value.strip():
+                found.append((loc, f"is blank; write the {field}, e.g. {field}: {{zh: 小黄, en: Xiao Huang}}"))
+            elif _PLACEHOLDER.search(value):
+                found.append((loc, f"{value!r} holds {_PLACEHOLDER.search(value).group(0)!r}, which the identity "
+                                   "rows' template syntax uses; leave it out of the name"))
+    return found
 
 
 def _data_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
@@ -261,6 +280,10 @@ def _absent(path: Path, as_written: str) -> str:
 
 def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
     found = []
+    long_part = next((part for part in Path(recipe.output_dir).parts if len(part.encode()) > NAME_MAX), None)
+    if long_part:
+        found.append((("output_dir",), f"the folder name {long_part[:40]!r}… is {len(long_part.encode())} bytes; "
+                                       f"file systems allow {NAME_MAX}: give a shorter output_dir"))
     replay = recipe.data.replay
     if replay is not None:
         from .replay import BUILTIN_POOL, FROM_DATASETS

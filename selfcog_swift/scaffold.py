@@ -33,6 +33,7 @@ LANG = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")
 SIZE = re.compile(r"(?<![A-Za-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([BM])(?![A-Za-z])", re.IGNORECASE)
 EXAMPLE = {"name": 'zh=小黄 --name "en=Xiao Huang"', "author": "zh=魔搭 --author en=ModelScope"}
 COMMENT_COLUMN = 31  # where inline comments start, as in recipes/*.yaml
+SLUG_CHARS = 48
 GATE = ("min_identity_rate", "max_leak_rate", "max_overreach_rate", "max_drift", "max_perplexity_increase")
 
 
@@ -153,6 +154,8 @@ def _template_note(meta: ModelMeta) -> Optional[str]:
 
 def _data_path(path: str, out: Optional[str]) -> str:
     """A --data file as the recipe must name it: relative paths are read from the recipe's folder."""
+    if Path(path).expanduser().is_dir():
+        raise SelfcogError(f"--data {path}: a folder; give each .jsonl or .json file of rows in it")
     if not Path(path).expanduser().is_file():
         raise SelfcogError(f"--data {path}: no such file")
     if out is None or Path(path).is_absolute():
@@ -180,7 +183,8 @@ def _environment() -> SandboxedEnvironment:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "selfcog"
+    """A folder name from a name: ASCII words, at most SLUG_CHARS (a long name must fit NAME_MAX)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:SLUG_CHARS].strip("-") or "selfcog"
 
 
 def recipe_text(model_id: str, names: Iterable[str], authors: Iterable[str], datasets: Iterable[str] = (),
@@ -225,14 +229,32 @@ def recipe_text(model_id: str, names: Iterable[str], authors: Iterable[str], dat
 
 
 def _check(text: str, out: Optional[str]) -> None:
-    """What init promises: the text loads as a recipe, passes the prompt guard and renders."""
+    """What init promises: the text loads as a recipe, passes every check of `validate` and renders.
+
+    Raises:
+        SelfcogError: every problem, one a line, each naming the option at fault.
+    """
+    from .preflight import recipe_problems
     from .render import render
 
-    recipe = Recipe.model_validate(yaml.safe_load(text))
-    problems = prompt_problems(recipe)
+    data = yaml.safe_load(text)
+    folder = Path(out).parent if out else Path(".")
+    for spec in data["data"].get("datasets") or []:  # as `validate` will read them: from the recipe's folder
+        spec["path"] = os.path.normpath(folder / Path(spec["path"]).expanduser())
+    recipe = Recipe.model_validate(data)
+    problems = recipe_problems(recipe)
     if problems:
-        raise SelfcogError(problems[0])
+        raise SelfcogError("\n".join(f"{_option(p.loc)}: {p.message}" for p in problems))
     render(recipe, "all", "sh", [out or "recipe.yaml"])
+
+
+def _option(loc: tuple) -> str:
+    """The init option that gave a recipe field: identity.name.zh -> --name zh=."""
+    if loc[:1] == ("identity",) and len(loc) == 3:
+        return f"--{loc[1]} {loc[2]}="
+    if loc[:2] == ("data", "datasets"):
+        return "--data"
+    return "--model" if loc[:1] == ("model",) else ".".join(map(str, loc)) or "init"
 
 
 def write_new(path: str, text: str) -> None:

@@ -196,3 +196,32 @@ def test_a_folder_swift_cannot_place_is_refused_naming_the_field(tmp_path):
     (folder / "config.json").write_text(json.dumps({"architectures": ["MyFancyForCausalLM"]}))
     result = CliRunner().invoke(cli, ["init", "--model", str(folder), *ARGS, "--out", str(tmp_path / "r.yaml")])
     assert result.exit_code == 2 and "model.template" in result.output and not (tmp_path / "r.yaml").exists()
+
+
+def test_data_that_validate_would_refuse_is_refused_naming_each_file_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    good = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+    Path("bad.jsonl").write_text(good * 36 + '{"messages": [\n' + good)
+    Path("empty.jsonl").write_text("")
+    Path("rows.csv").write_text("instruction,output\nhi,hello\n")
+    Path("folder").mkdir()
+    result = CliRunner().invoke(cli, ["init", "--model", "Qwen/Qwen3-8B", *ARGS, "--data", "bad.jsonl", "--data",
+                                      "empty.jsonl", "--data", "rows.csv", "--out", "sub/r.yaml"])
+    assert result.exit_code == 2 and not Path("sub").exists()
+    assert [line.split(": ")[1:3] for line in result.output.splitlines()] == [
+        ["--data", "bad.jsonl:37"], ["--data", "empty.jsonl"], ["--data", "rows.csv"]]
+    folder = CliRunner().invoke(cli, ["init", "--model", "Qwen/Qwen3-8B", *ARGS, "--data", "folder"])
+    assert folder.exit_code == 2 and folder.output.startswith("error: --data folder: a folder")
+
+
+def test_a_name_data_would_refuse_is_refused_by_its_option():
+    result = CliRunner().invoke(cli, ["init", "--model", "Qwen/Qwen3-8B", "--name", "zh=小黄{{", "--name", "en=X",
+                                      "--author", "zh=魔搭", "--author", "en=<NAME> Labs"])
+    assert result.exit_code == 2
+    assert [line.split(": ")[1] for line in result.output.splitlines()] == ["--name zh=", "--author en="]
+
+
+def test_a_very_long_name_gets_an_output_dir_a_file_system_takes(tmp_path):
+    out, recipe = written(tmp_path, "Qwen/Qwen3-8B", names=["zh=小黄", "en=" + "Very " * 100 + "Long"])
+    assert recipe.identity.name.en == "Very " * 100 + "Long"
+    assert all(len(part.encode()) <= 255 for part in Path(recipe.output_dir).parts)

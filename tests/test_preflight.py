@@ -242,3 +242,13 @@ def test_a_schema_error_in_a_section_does_not_hide_the_other_problems_of_that_se
         (f"{path}:10", "data.datasets[0].path"), (f"{path}:11", "data.datasets[1].path"),
         (f"{path}:13", "swift_args.sft.lora_rnk")]
     assert "nothing to train on" not in str(problems)  # self_cognition's own error says it
+
+
+def test_names_the_identity_rows_cannot_carry_and_an_output_dir_too_long_are_refused(tmp_path):
+    path = write(tmp_path / "r.yaml", "model: {id: builtin:tiny, system: Hi.}\n"
+                 "identity:\n  name: {zh: '小黄 {{AUTHOR}}', en: '  '}\n  author: {zh: 魔搭, en: '<NAME> Labs'}\n"
+                 f"data: {{self_cognition: 5}}\noutput_dir: out/{'x' * 256}\n")
+    problems, _ = problems_of(path)
+    assert [(p.where, p.field) for p in problems] == [
+        (f"{path}:3", "identity.name.zh"), (f"{path}:3", "identity.name.en"), (f"{path}:4", "identity.author.en"),
+        (f"{path}:6", "output_dir")]
