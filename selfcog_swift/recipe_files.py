@@ -201,7 +201,9 @@ class Locator:
         """`file:line` of the field (or its nearest written parent), or `--set`."""
         if self._from_set(loc):
             return SET
-        path, line, _ = self.owner(loc)
+        path, line, depth = self.owner(loc)
+        if depth < len(loc) and any(keys[:len(loc)] == tuple(map(str, loc)) for keys in self.set_keys):
+            return SET  # no file writes it, and a --set made it (e.g. --set nonexistent.key=1)
         if path is not None:
             return f"{path}:{line}"
         path, node = self.files[0]

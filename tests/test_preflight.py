@@ -252,3 +252,12 @@ def test_names_the_identity_rows_cannot_carry_and_an_output_dir_too_long_are_ref
     assert [(p.where, p.field) for p in problems] == [
         (f"{path}:3", "identity.name.zh"), (f"{path}:3", "identity.name.en"), (f"{path}:4", "identity.author.en"),
         (f"{path}:6", "output_dir")]
+
+
+def test_a_set_that_makes_an_unknown_section_is_blamed_on_set(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n"))
+    problems, _ = problems_of(path, ("nonexistent.key=1", "train.lerning_rate=1"))
+    assert [(p.where, p.field) for p in problems] == [("--set", "train.lerning_rate"), ("--set", "nonexistent")]
+    problems, _ = problems_of(write(tmp_path / "s.yaml", recipe_text("  self_cognition: 5\n", "nonexistent: 1\n")),
+                              ("train.epochs=1",))
+    assert [p.where for p in problems] == [f"{tmp_path / 's.yaml'}:9"]
