@@ -280,6 +280,11 @@ def _absent(path: Path, as_written: str) -> str:
 
 def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
     found = []
+    model = Path(recipe.model.id).expanduser()
+    if recipe.model.id.startswith((".", "/", "~")) and not model.is_dir():
+        # A hub id never starts so; swift would try the path as one and fail after the data stage.
+        found.append((("model", "id"), Missing(f"no model folder at {model.absolute()}; model.id is handed to swift "
+                                               "as written, so a relative folder is read from the working directory")))
     long_part = next((part for part in Path(recipe.output_dir).parts if len(part.encode()) > NAME_MAX), None)
     if long_part:
         found.append((("output_dir",), f"the folder name {long_part[:40]!r}… is {len(long_part.encode())} bytes; "

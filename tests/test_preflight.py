@@ -261,3 +261,19 @@ def test_a_set_that_makes_an_unknown_section_is_blamed_on_set(tmp_path):
     problems, _ = problems_of(write(tmp_path / "s.yaml", recipe_text("  self_cognition: 5\n", "nonexistent: 1\n")),
                               ("train.epochs=1",))
     assert [p.where for p in problems] == [f"{tmp_path / 's.yaml'}:9"]
+
+
+def test_a_local_model_folder_absent_from_the_working_directory_is_named(tmp_path, monkeypatch):
+    """model.id goes to swift as written: from another folder `./my-model` is no folder (render only warns)."""
+    (tmp_path / "my-model").mkdir()
+    path = write(tmp_path / "r.yaml", "model: {id: ./my-model, model_type: qwen2, template: chatml, system: Hi.}\n"
+                 f"{IDENTITY}data: {{self_cognition: 5}}\n")
+    monkeypatch.chdir(tmp_path)
+    assert problems_of(path)[0] == []
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    [problem] = problems_of(path)[0]
+    assert (problem.where, problem.field, problem.missing) == (f"{path}:1", "model.id", True)
+    assert str(tmp_path / "elsewhere" / "my-model") in problem.message
+    out = run_cli("render", str(path), cwd=tmp_path / "elsewhere")
+    assert out.returncode == 0 and out.stderr.startswith("warning: ")
