@@ -14,18 +14,16 @@ No torch, no swift, no network.
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .errors import SelfcogError
-from .recipe import BUILTIN_PREFIX, Bilingual, FieldError, Recipe
+from .recipe import BUILTIN_PREFIX, Recipe
 
 PATH_RULE = "relative paths in a recipe file are read from that file's folder, --set values from the working directory"
 SET = "--set"
@@ -34,7 +32,6 @@ PATH_FIELDS = (("output_dir",), ("data", "identity_file"), ("data", "datasets", 
                ("data", "replay", "prompts"), ("evaluate", "probes"))
 # data.replay.prompts values that name no file.
 NOT_FILES = ("dataset",)
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -158,6 +155,27 @@ def _apply_set(data: dict, assignment: str) -> tuple:
     return tuple(keys)
 
 
+def _duplicate_keys(path: Path, node: Optional[yaml.Node], loc: tuple) -> list[Problem]:
+    """Keys written twice in one mapping: YAML keeps the last silently, so the first is lost."""
+    found: list[Problem] = []
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found += _duplicate_keys(path, item, (*loc, index))
+    if not isinstance(node, yaml.MappingNode):
+        return found
+    first: dict = {}
+    for key, value in node.value:
+        name = getattr(key, "value", None)
+        if name in first:
+            found.append(Problem(f"{path}:{key.start_mark.line + 1}", dotted((*loc, name)),
+                                 f"written twice (first at line {first[name]}); YAML keeps only this one, so "
+                                 "merge the two"))
+        else:
+            first[name] = key.start_mark.line + 1
+        found += _duplicate_keys(path, value, (*loc, name))
+    return found
+
+
 # --------------------------------------------------------------------------- where a field was written
 
 
@@ -259,83 +277,6 @@ def _resolve_paths(data: dict, locator: Locator) -> dict[tuple, str]:
     return written
 
 
-# --------------------------------------------------------------------------- schema errors
-
-
-def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
-    model: Any = Recipe
-    for key in loc:
-        if isinstance(key, int):
-            continue
-        spec = getattr(model, "model_fields", {}).get(key)
-        if spec is None:
-            return None
-        candidates = [spec.annotation, *getattr(spec.annotation, "__args__", ())]
-        for inner in list(candidates):
-            candidates += list(getattr(inner, "__args__", ()))
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if model is None:
-            return None
-    return model
-
-
-def _field_loc(loc: tuple) -> tuple[tuple, Optional[tuple]]:
-    """The error's place without pydantic's union-branch tags (`list[str]`, `PerLanguage`), and
-    the union field's place when it had one."""
-    kept, union = [], None
-    for key in loc:
-        model = _model_at(tuple(kept))
-        if isinstance(key, str) and (not key.isidentifier() or (
-                model is not None and key == model.__name__ and key not in model.model_fields)):
-            union = union or tuple(kept)
-            continue
-        kept.append(key)
-    return tuple(kept), union
-
-
-def _bilingual_hint(loc: tuple, value) -> str:
-    name = str(loc[-1])
-    if isinstance(value, str) and value:
-        pair = f"{{zh: {value}, en: <in English>}}" if _HAN.search(value) else f"{{zh: <中文>, en: {value}}}"
-    else:
-        pair = "{zh: 小黄, en: Xiao Huang}"
-    return f"needs one {name} per language, e.g. {name}: {pair}"
-
-
-def _message(error: dict, loc: tuple) -> str:
-    if error["type"] == "extra_forbidden":
-        owner = _model_at(loc[:-1])
-        known = list(owner.model_fields) if owner else []
-        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        return "unknown key" + (f"; did you mean '{hint[0]}'?" if hint else (f"; known: {', '.join(known)}"
-                                                                            if known else ""))
-    if error["type"] == "missing":
-        return "required field missing"
-    if error["type"] == "model_type" and _model_at(loc) is Bilingual:
-        return _bilingual_hint(loc, error.get("input"))
-    return error["msg"]
-
-
-def schema_problems(exc: ValidationError, locator: Locator) -> list[Problem]:
-    """One problem per field at fault; a union field reports the branch that got furthest."""
-    chosen: dict[tuple, tuple[int, dict, tuple]] = {}
-    for order, error in enumerate(exc.errors()):
-        raised = (error.get("ctx") or {}).get("error")
-        if isinstance(raised, FieldError):  # a check across sections names its field when raised
-            chosen[(order,)] = (0, {"type": "field", "msg": str(raised.message)}, raised.loc)
-            continue
-        loc, union = _field_loc(tuple(error["loc"]))
-        field_key = ("union", *union) if union is not None else (order,)
-        if field_key in chosen and len(chosen[field_key][2]) >= len(loc):
-            continue
-        chosen[field_key] = (order, error, loc)
-    problems = []
-    for _, error, loc in sorted(chosen.values(), key=lambda item: item[0]):
-        message = error["msg"] if error["type"] == "field" else _message(error, loc)
-        problems.append(Problem(locator.where(loc), dotted(loc), message, loc))
-    return problems
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -371,10 +312,13 @@ def load(path: Union[str, Path], sets: tuple[str, ...] = ()) -> Loaded:
         except SelfcogError as exc:
             problems.append(Problem(SET, "", str(exc).removeprefix("--set ")))
     locator = Locator(files, set_keys)
+    problems += [problem for path, node in files for problem in _duplicate_keys(path, node, ())]
     written = _resolve_paths(data, locator)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
+        from .schema_errors import schema_problems
+
         return Loaded(path, None, problems + schema_problems(exc, locator), locator, written, data)
     return Loaded(path, recipe if not problems else None, problems, locator, written, data)
 

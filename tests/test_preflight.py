@@ -277,3 +277,14 @@ def test_a_local_model_folder_absent_from_the_working_directory_is_named(tmp_pat
     assert str(tmp_path / "elsewhere" / "my-model") in problem.message
     out = run_cli("render", str(path), cwd=tmp_path / "elsewhere")
     assert out.returncode == 0 and out.stderr.startswith("warning: ")
+
+
+def test_a_section_written_twice_and_yaml_booleans_where_text_is_needed(tmp_path):
+    path = write(tmp_path / "r.yaml", "model: {id: builtin:tiny, system: Hi.}\n"
+                 "identity: {name: {zh: 小黄, en: no}, author: {zh: 魔搭, en: 2024}}\n"
+                 "data:\n  self_cognition: 10\ntrain: {epochs: 2, epochs: 3}\ndata:\n  self_cognition: 20\n")
+    problems, _ = problems_of(path)
+    assert [(p.where, p.field) for p in problems] == [
+        (f"{path}:5", "train.epochs"), (f"{path}:6", "data"), (f"{path}:2", "identity.name.en"),
+        (f"{path}:2", "identity.author.en")]
+    assert "line 3" in problems[1].message and "False" in problems[2].message and "2024" in problems[3].message
