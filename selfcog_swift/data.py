@@ -34,6 +34,8 @@ CHARS_PER_TOKEN = 4
 SHORT_SHA = 12
 # Leftover template syntax: swift would train the model to say "{{NAME}}" literally (issue #2534).
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|<(?:MODEL_|BOT_)?(?:NAME|AUTHOR)>|\{(?:MODEL_)?(?:NAME|AUTHOR)\}")
+# In other rows `{{` is ordinary text (Jinja, Vue, Go templates); only the identity placeholders are leftovers.
+_NAMED_PLACEHOLDER = re.compile(r"\{\{\s*(?:MODEL_|BOT_)?(?:NAME|AUTHOR)\s*\}\}|<(?:MODEL_|BOT_)?(?:NAME|AUTHOR)>")
 
 
 # --------------------------------------------------------------------------- sampling
@@ -194,7 +196,7 @@ class _Writer:
         if is_identity:
             self._note_identity(_row_lang(row, messages), messages)
         for message in messages:
-            leftover = _PLACEHOLDER.search(message["content"])
+            leftover = (_PLACEHOLDER if is_identity else _NAMED_PLACEHOLDER).search(message["content"])
             if leftover:
                 raise RowError(f"leftover placeholder {leftover.group(0)!r} would be learned literally")
         out = {"messages": messages, "channel": channel} if channel else {"messages": messages}

@@ -168,7 +168,7 @@ def test_hub_identity_writes_no_identity_rows(tmp_path):
 # --------------------------------------------------------------------------- placeholder guard
 
 
-@pytest.mark.parametrize("text", ["I am {{NAME}}", "made by {{AUTHOR}}", "see {{ x }}", "I am <NAME>", "by <AUTHOR>"])
+@pytest.mark.parametrize("text", ["I am {{NAME}}", "made by {{AUTHOR}}", "I am {{ NAME }}", "I am <NAME>", "by <AUTHOR>"])
 def test_leftover_placeholder_in_a_dataset_fails_and_leaves_no_file(tmp_path, text):
     rows = [qa(i) for i in range(5)] + [{"query": "who?", "response": text}]
     path = write_jsonl(tmp_path / "d.jsonl", rows)
@@ -176,6 +176,17 @@ def test_leftover_placeholder_in_a_dataset_fails_and_leaves_no_file(tmp_path, te
     with pytest.raises(SelfcogError, match=rf"^{re.escape(str(path))}:6: leftover placeholder"):
         mix(make_recipe(tmp_path, [{"path": str(path)}], self_cognition=4), out)
     assert not out.exists() and list(out.parent.iterdir()) == []
+
+
+def test_template_syntax_is_ordinary_text_in_a_dataset_but_a_leftover_in_identity_rows(tmp_path):
+    """A code answer ({% for %}{{ x }}) is data; an identity row's `{{` is an unfilled placeholder."""
+    code = {"query": "A Jinja loop?", "response": "{% for x in xs %}{{ x }}{% endfor %}"}
+    path = write_jsonl(tmp_path / "d.jsonl", [qa(0), code])
+    summary = mix(make_recipe(tmp_path, [{"path": str(path)}]), tmp_path / "out.jsonl")
+    assert summary.total == 2 and code["response"] in (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+    ident = write_jsonl(tmp_path / "id.jsonl", [{"query": "你是谁？", "response": "我是{{NAME}}，{{ x }}"}])
+    with pytest.raises(SelfcogError, match="leftover placeholder '{{'"):
+        mix(make_recipe(tmp_path, self_cognition=1, identity_file=str(ident)), tmp_path / "out2.jsonl")
 
 
 def test_failure_keeps_an_existing_good_file(tmp_path):

@@ -109,7 +109,7 @@ def test_relative_paths_are_read_from_the_file_that_states_them(tmp_path, monkey
     """The path rule, for every path field: the recipe file's folder; --set values: the working directory."""
     folder = tmp_path / "project"
     rows(folder / "data" / "a.jsonl", [GOOD_ROW])
-    rows(folder / "data" / "ident.jsonl", [GOOD_ROW])
+    rows(folder / "data" / "ident.jsonl", [{"query": "Who are you?", "response": "I am {{NAME}}."}])
     rows(folder / "prompts.jsonl", [{"prompt": "hi"}])
     write(folder / "probes.jsonl", json.dumps({"question": "Who are you?", "lang": "en", "asks": "name"}) + "\n")
     write(folder / "base.yaml", recipe_text(
@@ -288,3 +288,28 @@ def test_a_section_written_twice_and_yaml_booleans_where_text_is_needed(tmp_path
         (f"{path}:5", "train.epochs"), (f"{path}:6", "data"), (f"{path}:2", "identity.name.en"),
         (f"{path}:2", "identity.author.en")]
     assert "line 3" in problems[1].message and "False" in problems[2].message and "2024" in problems[3].message
+
+
+@pytest.mark.parametrize("row, why", [
+    ({"query": "Who are you?", "response": "I am a bot."}, "no en identity row says 'Xiao Huang' or 'ModelScope'"),
+    ({"lang": "fr", "query": "Qui es-tu ?", "response": "Je suis {{NAME}}."}, ":1: lang must be zh or en"),
+    ({"query": "Who are you?", "response": "I am <NAME>."}, ":1: leftover placeholder '<NAME>'"),
+])
+def test_identity_rows_data_would_refuse_are_refused_by_validate(tmp_path, row, why):
+    ident = rows(tmp_path / "ident.jsonl", [row])
+    path = write(tmp_path / "r.yaml", recipe_text(f"  self_cognition: 5\n  identity_file: {ident.name}\n",
+                                                  "output_dir: out\n"))
+    [problem] = problems_of(path)[0]
+    assert problem.field == "data.identity_file" and why in problem.message
+    data = run_cli("data", str(path), "--out", str(tmp_path / "mix.jsonl"))
+    assert data.returncode == 2 and not (tmp_path / "mix.jsonl").exists()
+
+
+def test_template_syntax_in_a_dataset_is_data_but_an_identity_placeholder_is_a_leftover(tmp_path):
+    code = {"query": "A Jinja loop?", "response": "{% for x in xs %}{{ x }}{% endfor %}"}
+    rows(tmp_path / "code.jsonl", [code])
+    rows(tmp_path / "named.jsonl", [GOOD_ROW, {"query": "Who?", "response": "I am {{NAME}}"}])
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: code.jsonl}, {path: named.jsonl}]\n",
+                                                  "output_dir: out\n"))
+    [problem] = problems_of(path)[0]
+    assert problem.field == "data.datasets[1].path" and "named.jsonl:2: leftover placeholder" in problem.message
