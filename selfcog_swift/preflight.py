@@ -249,7 +249,7 @@ def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
             found.append((loc, f"unknown builtin pool {replay.prompts!r}; known: {BUILTIN_POOL}"))
         elif replay.prompts not in (FROM_DATASETS, BUILTIN_POOL):
             message = _lines_problem(Path(os.path.expanduser(replay.prompts)), written.get(loc, replay.prompts),
-                                     json.loads)
+                                     None, _prompt_row)
             if message:
                 found.append((loc, message))
     if recipe.evaluate.probes:
@@ -261,6 +261,19 @@ def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
         if message:
             found.append((("evaluate", "probes"), message))
     return found
+
+
+def _prompt_row(line: str, where: str) -> None:
+    """One line of a replay prompts file, read as replay reads it (replay._file_questions)."""
+    from .replay import _first_user_turn
+
+    row = json.loads(line)
+    if isinstance(row, dict) and any(isinstance(row.get(key), str) for key in ("prompt", "question")):
+        return
+    try:
+        _first_user_turn(row)
+    except SelfcogError as exc:
+        raise SelfcogError(f"{where}: {exc}; a prompt row is {{\"prompt\": \"...\"}} or a chat row") from None
 
 
 def _lines_problem(path: Path, as_written: str, parse: Optional[Callable] = None,

@@ -313,3 +313,18 @@ def test_template_syntax_in_a_dataset_is_data_but_an_identity_placeholder_is_a_l
                                                   "output_dir: out\n"))
     [problem] = problems_of(path)[0]
     assert problem.field == "data.datasets[1].path" and "named.jsonl:2: leftover placeholder" in problem.message
+
+
+@pytest.mark.parametrize("lines, line", [(['{"prompt": "hi"}', '{"text": "x"}', "not json"], 2),
+                                         (['"just a string"'], 1)])
+def test_a_replay_prompt_row_replay_cannot_read_is_named_by_its_line(tmp_path, lines, line):
+    """The first row replay refuses, not only the first that is not JSON."""
+    from selfcog_swift.recipe import load_recipe
+    from selfcog_swift.replay import pool_prompts
+
+    prompts = rows(tmp_path / "p.jsonl", lines)
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n  replay: {prompts: p.jsonl, sample: 1}\n"))
+    [problem] = problems_of(path)[0]
+    assert problem.field == "data.replay.prompts" and problem.message.startswith(f"{prompts}:{line}: ")
+    with pytest.raises(Exception, match=rf"p.jsonl:{line}: "):
+        pool_prompts(load_recipe(path))
