@@ -78,6 +78,9 @@ def pool_prompts(recipe) -> list[tuple[str, str]]:
 def _first_user_turn(row: dict) -> Optional[str]:
     from .rows import normalise
 
+    key = next((k for k in ("messages", "conversations") if isinstance(row, dict) and row.get(k)), None)
+    if key and isinstance(row[key], list):  # a prompt needs no answer: a user-only chat row is one
+        row = {**row, key: [*row[key], {"role": "assistant", "content": ""}]}
     for message in normalise(row):
         if message["role"] == "user" and message["content"].strip():
             return message["content"]

@@ -328,3 +328,14 @@ def test_a_replay_prompt_row_replay_cannot_read_is_named_by_its_line(tmp_path, l
     assert problem.field == "data.replay.prompts" and problem.message.startswith(f"{prompts}:{line}: ")
     with pytest.raises(Exception, match=rf"p.jsonl:{line}: "):
         pool_prompts(load_recipe(path))
+
+
+def test_a_user_only_chat_row_is_a_replay_prompt(tmp_path):
+    from selfcog_swift.recipe import load_recipe
+    from selfcog_swift.replay import pool_prompts
+
+    rows(tmp_path / "p.jsonl", [{"messages": [{"role": "user", "content": "What is 2+2?"}]},
+                                {"conversations": [{"from": "human", "value": "Name a colour."}]}])
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n  replay: {prompts: p.jsonl}\n"))
+    assert problems_of(path)[0] == []
+    assert sorted(q for _, q in pool_prompts(load_recipe(path))) == ["Name a colour.", "What is 2+2?"]
