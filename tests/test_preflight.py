@@ -339,3 +339,18 @@ def test_a_user_only_chat_row_is_a_replay_prompt(tmp_path):
     path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n  replay: {prompts: p.jsonl}\n"))
     assert problems_of(path)[0] == []
     assert sorted(q for _, q in pool_prompts(load_recipe(path))) == ["Name a colour.", "What is 2+2?"]
+
+
+@pytest.mark.parametrize("model_id, fix", [
+    ("Qwen/Qwen2.5-7B-Instruct@v1.0", "model.id: Qwen/Qwen2.5-7B-Instruct, model.revision: v1.0"),
+    ("Qwen/Qwen2.5-7B-Instruct:main", "model.id: Qwen/Qwen2.5-7B-Instruct, model.revision: main"),
+    ("https://huggingface.co/Qwen/Qwen2.5-7B-Instruct/tree/main", "model.id: Qwen/Qwen2.5-7B-Instruct"),
+    ("https://modelscope.cn/models/qwen/Qwen2.5-7B-Instruct", "model.id: qwen/Qwen2.5-7B-Instruct"),
+    ("Qwen/Qwen2.5-7B-Instruct/", "model.id: Qwen/Qwen2.5-7B-Instruct"),
+    ("Qwen2.5-7B-Instruct", "ORG/NAME"),
+])
+def test_a_model_id_swift_cannot_download_is_named_with_the_id_it_should_be(tmp_path, model_id, fix):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n"))
+    [problem] = problems_of(path, (f"model.id={model_id}",))[0]
+    assert (problem.where, problem.field) == ("--set", "model.id") and fix in problem.message
+    assert problems_of(path, ("model.id=Qwen/Qwen2.5-7B-Instruct",))[0] == []
