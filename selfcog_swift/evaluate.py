@@ -163,10 +163,12 @@ def gate(recipe, result: dict) -> list[str]:
     failures = []
     for lang in LANGS:
         rates = result["after"]["languages"][lang]
-        probes = f"the probes have no {lang} {{}} questions; add some to the probe file (evaluate.probes, eval --probes)"
+        probes = (f"the probes have no {lang} {{}} questions; add some to the probe file "
+                  "(evaluate.probes, eval --probes)")
         checks = [("identity rate", (rates["identity"] or {}).get("rate"), bar.min_identity_rate, "below",
                    probes.format("identity")),
-                  ("leak rate", (rates["leak"] or {}).get("rate"), bar.max_leak_rate, "above", probes.format("identity")),
+                  ("leak rate", (rates["leak"] or {}).get("rate"), bar.max_leak_rate, "above",
+                   probes.format("identity")),
                   ("overreach rate", (rates["overreach"] or {}).get("rate"), bar.max_overreach_rate, "above",
                    probes.format("general")),
                   ("drift", result["retention"]["drift"][lang]["relative"], bar.max_drift, "above",

@@ -209,6 +209,19 @@ def test_trust_remote_code_is_off_unless_the_recipe_turns_it_on(tmp_path, truste
     assert not other_marker.exists(), "ask ran a model folder's own code"
 
 
+def _few_probes(folder: Path) -> Path:
+    """One probe per suite and language: what is scored does not matter here, only what runs."""
+    from selfcog_swift.probes import SUITES_DIR
+
+    kept = {}
+    for suite in sorted(SUITES_DIR.glob("*.jsonl")):
+        for line in filter(str.strip, suite.read_text(encoding="utf-8").splitlines()):
+            kept.setdefault((suite.name, json.loads(line)["lang"]), line)
+    path = folder / "probes.jsonl"
+    path.write_text("\n".join(kept.values()) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.mark.e2e
 def test_trust_remote_code_policy_holds_in_torchrun_ranks(tmp_path):
     """Two training processes (torchrun, gloo) are fresh interpreters: the recipe's policy (off) still
@@ -221,7 +234,8 @@ def test_trust_remote_code_policy_holds_in_torchrun_ranks(tmp_path):
             "launch.nproc_per_node=2", "launch.ddp_backend=gloo", "launch.master_port=29541",
             "train.max_steps=4", "train.save_steps=4", "train.eval_steps=4", "evaluate.checkpoint_choice=eval_loss",
             "evaluate.min_identity_rate=0", "evaluate.max_leak_rate=1", "evaluate.max_overreach_rate=1",
-            "evaluate.max_drift=100", "evaluate.max_perplexity_increase=100"]
+            "evaluate.max_drift=100", "evaluate.max_perplexity_increase=100", "evaluate.max_new_tokens=8",
+            f"evaluate.probes={_few_probes(tmp_path)}"]
     result = run_cli("run", "recipes/smoke.yaml", *[t for s in sets for t in ("--set", s)],
                      env={"HF_MODULES_CACHE": str(tmp_path / "modules")})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
