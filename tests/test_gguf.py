@@ -178,3 +178,19 @@ def test_the_identity_survives_the_trip_to_gguf(smoke_gguf):
             assert merged["identity"] > 0.2, (lang, merged)  # the smoke model learned it: the gap means something
             assert abs(got["identity"] - merged["identity"]) <= MAX_IDENTITY_GAP, (quant, lang, got, merged)
             assert got["leak"] == 0, (quant, lang, result["answers"])
+
+
+@pytest.mark.e2e
+def test_a_lora_checkpoint_is_merged_first_with_its_trained_system_prompt(smoke_gguf, tmp_path):
+    manifest = smoke_gguf
+    others = [p for p in Path(manifest["run_dir"]).glob("checkpoint-*")
+              if p.is_dir() and not p.name.endswith("-merged") and str(p) != manifest["checkpoint"]["path"]]
+    assert others, "the smoke run keeps two checkpoints (save_total_limit 2)"
+    result = run_cli("export-gguf", str(others[0]), "--quant", "f16", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    merged = Path(f"{others[0]}-merged")
+    template = (merged / "chat_template.jinja").read_text(encoding="utf-8")
+    system = manifest["recipe"]["model"]["system"]
+    assert template.startswith("{%- if not messages or messages[0]['role'] != 'system' -%}") and system in template
+    (modelfile,) = tmp_path.glob("*.Modelfile")
+    assert f'SYSTEM """{system}"""' in modelfile.read_text(encoding="utf-8")
