@@ -169,7 +169,7 @@ def _steps(cls: dict, gpus: int) -> dict:
     rows = cls["self_cognition"] + replay_sample
     total = math.ceil(cls["epochs"] * rows * 0.95 / (cls["batch_size"] * gpus * grad_acc))
     save = max(5, 5 * math.ceil(total / cls["checkpoints"] / 5))
-    return {"grad_acc": grad_acc, "replay_sample": replay_sample, "rows": rows, "total_steps": total,
+    return {"grad_acc": grad_acc, "per_step": grad_acc * cls["batch_size"] * gpus, "replay_sample": replay_sample, "rows": rows, "total_steps": total,
             "save_steps": save, "checkpoints": cls["checkpoints"]}
 
 

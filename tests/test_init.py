@@ -225,3 +225,11 @@ def test_a_very_long_name_gets_an_output_dir_a_file_system_takes(tmp_path):
     out, recipe = written(tmp_path, "Qwen/Qwen3-8B", names=["zh=小黄", "en=" + "Very " * 100 + "Long"])
     assert recipe.identity.name.en == "Very " * 100 + "Long"
     assert all(len(part.encode()) <= 255 for part in Path(recipe.output_dir).parts)
+
+
+@pytest.mark.parametrize("gpus", [1, 3, 5, 32])
+def test_the_rows_per_step_comment_is_what_the_values_give(tmp_path, gpus):
+    out, recipe = written(tmp_path, "Qwen/Qwen3-8B", gpus=gpus)
+    per_step = recipe.train.batch_size * recipe.train.gradient_accumulation * gpus
+    line = next(line for line in out.read_text(encoding="utf-8").splitlines() if "gradient_accumulation:" in line)
+    assert line.split("# ")[1].startswith(f"{per_step} rows per step on {gpus} GPU")
