@@ -59,6 +59,16 @@ def _bilingual_hint(loc: tuple, value) -> str:
     return f"needs one {name} per language, e.g. {name}: {pair}"
 
 
+def _as_section(loc: tuple, value: str, listed: bool) -> Optional[str]:
+    """A plain string where a section with one required field (a dataset's path) is needed, or a
+    list of them, as the section it should be: `{path: rows.jsonl}`, `[{path: rows.jsonl}]`."""
+    model = _model_at((*loc, 0) if listed else loc)
+    required = [name for name, spec in (model.model_fields.items() if model else ()) if spec.is_required()]
+    if len(required) != 1:
+        return None
+    return f"[{{{required[0]}: {value}}}]" if listed else f"{{{required[0]}: {value}}}"
+
+
 def _message(error: dict, loc: tuple) -> str:
     if error["type"] == "extra_forbidden":
         owner = _model_at(loc[:-1])
@@ -70,6 +80,11 @@ def _message(error: dict, loc: tuple) -> str:
         return "required field missing"
     if error["type"] == "model_type" and _model_at(loc) is Bilingual:
         return _bilingual_hint(loc, error.get("input"))
+    if error["type"] in ("model_type", "list_type") and isinstance(error.get("input"), str):
+        example = _as_section(loc, error["input"], listed=error["type"] == "list_type")
+        if example:
+            key = f"{loc[-1]}: " if isinstance(loc[-1], str) else "- "
+            return f"{error['msg']}; write e.g. {key}{example}"
     if error["type"] == "string_type" and isinstance(error.get("input"), (bool, int, float)):
         # YAML reads unquoted no/yes/on/off as booleans and 2024 as a number.
         value = error["input"]

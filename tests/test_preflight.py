@@ -354,3 +354,13 @@ def test_a_model_id_swift_cannot_download_is_named_with_the_id_it_should_be(tmp_
     [problem] = problems_of(path, (f"model.id={model_id}",))[0]
     assert (problem.where, problem.field) == ("--set", "model.id") and fix in problem.message
     assert problems_of(path, ("model.id=Qwen/Qwen2.5-7B-Instruct",))[0] == []
+
+
+def test_a_dataset_written_as_a_plain_path_gets_the_section_it_should_be(tmp_path):
+    rows(tmp_path / "a.jsonl", [GOOD_ROW])
+    problems, _ = problems_of(write(tmp_path / "r.yaml", recipe_text("  datasets: [a.jsonl]\n")))
+    assert [(p.field, p.message.split("; write e.g. ")[1]) for p in problems] == [
+        ("data.datasets[0]", "- {path: a.jsonl}")]
+    problems, _ = problems_of(write(tmp_path / "s.yaml", recipe_text("  datasets: a.jsonl\n")))
+    assert [(p.field, p.message.split("; write e.g. ")[1]) for p in problems] == [
+        ("data.datasets", "datasets: [{path: a.jsonl}]")]
