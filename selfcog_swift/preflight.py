@@ -34,6 +34,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(#\d+)?$")
 _COUNT = re.compile(r"^(.+)#(\d+)$")
 _HUB_MODEL = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 HUB_IDENTITY = "swift/self-cognition"
+RATES = ("min_identity_rate", "max_leak_rate", "max_overreach_rate")  # fractions of answers, 0 to 1
 NAME_MAX = 255  # bytes in one file or folder name (ext4, xfs, btrfs, APFS)
 
 Locate = Callable[[tuple], str]
@@ -140,6 +141,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
     written = written or {}
     found: list[tuple[tuple, str]] = []
     found += _identity_problems(recipe)
+    found += _rate_problems(recipe)
     found += _data_problems(recipe, written)
     found += _file_problems(recipe, written)
     found += _flag_problems(recipe)
@@ -152,6 +154,18 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
 
 
 # --------------------------------------------------------------------------- data
+
+
+def _rate_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    """A gate rate above 1 (90 for 90%): the gate would fail every run, after the training."""
+    found = []
+    for field in RATES:
+        value = getattr(recipe.evaluate, field)
+        for lang, bound in (value.model_dump().items() if hasattr(value, "model_dump") else [(None, value)]):
+            if bound > 1:
+                loc = ("evaluate", field) + ((lang,) if lang else ())
+                found.append((loc, f"{bound:g} is above 1: rates are fractions, e.g. {bound / 100:g} for {bound:g}%"))
+    return found
 
 
 def _identity_problems(recipe: Recipe) -> list[tuple[tuple, str]]:

@@ -364,3 +364,11 @@ def test_a_dataset_written_as_a_plain_path_gets_the_section_it_should_be(tmp_pat
     problems, _ = problems_of(write(tmp_path / "s.yaml", recipe_text("  datasets: a.jsonl\n")))
     assert [(p.field, p.message.split("; write e.g. ")[1]) for p in problems] == [
         ("data.datasets", "datasets: [{path: a.jsonl}]")]
+
+
+def test_a_gate_rate_written_as_a_percentage_is_refused_before_a_run_it_would_fail(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n", "evaluate: {min_identity_rate: 90}\n"))
+    problems, _ = problems_of(path, ("evaluate.max_leak_rate={zh: 5, en: 0}", "evaluate.max_drift=2"))
+    assert [(p.where, p.field) for p in problems] == [
+        (f"{path}:9", "evaluate.min_identity_rate"), ("--set", "evaluate.max_leak_rate.zh")]
+    assert "0.9 for 90%" in problems[0].message
