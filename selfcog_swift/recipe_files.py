@@ -15,6 +15,7 @@ No torch, no swift, no network.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -130,29 +131,43 @@ def _load_tree(path: Path, seen: tuple[Path, ...]) -> tuple[dict, list[tuple[Pat
 
 
 def parse_set(assignment: str) -> tuple[list[str], Any]:
-    """Parse `a.b=value`; the value is read as a YAML scalar (1e-4, true, [a, b])."""
+    """Parse `a.b=value` (`a.list[0].b=value` or `a.list.0.b=value` for a list item); the value is
+    read as a YAML scalar (1e-4, true, [a, b]), but as the text it is where YAML would make a
+    mapping of `Xiao: Huang`, a list of `- a` or cut `X #1` at a comment."""
     key, sep, raw = assignment.partition("=")
-    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+    key = re.sub(r"\[(\d+)\]", r".\1", key.strip())
+    if not sep or not key or any(not part for part in key.split(".")):
         raise SelfcogError(f"--set {assignment!r}: expected key.path=value")
+    text = raw.strip()
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml.safe_load(raw) if text else ""
     except yaml.YAMLError:
-        value = raw
-    return key.strip().split("."), value
+        value = text
+    if (isinstance(value, dict) and not text.startswith("{")) or (isinstance(value, list) and not text.startswith(
+            "[")) or (isinstance(value, str) and "#" in text and value != text and not text.startswith(("'", '"'))):
+        value = text
+    return key.split("."), value
 
 
 def _apply_set(data: dict, assignment: str) -> tuple:
     keys, value = parse_set(assignment)
-    target = data
-    for depth, key in enumerate(keys[:-1]):
-        child = target.get(key)
+    target: Any = data
+    for depth, key in enumerate(keys):
+        where = ".".join(map(str, keys[:depth]))
+        if isinstance(target, list) and not (key.isdigit() and int(key) < len(target)):
+            raise SelfcogError(f"--set {assignment!r}: {where} has {len(target)} items, numbered from 0")
+        if isinstance(target, list):
+            key = keys[depth] = int(key)
+        if depth == len(keys) - 1:
+            target[key] = value
+            break
+        child = target[key] if isinstance(target, list) else target.get(key)
         if child is None:
             child = target[key] = {}
-        if not isinstance(child, dict):
-            raise SelfcogError(f"--set {assignment!r}: {'.'.join(keys[: depth + 1])} is not a section")
+        if not isinstance(child, (dict, list)):
+            raise SelfcogError(f"--set {assignment!r}: {'.'.join(map(str, keys[: depth + 1]))} is not a section")
         target = child
-    target[keys[-1]] = value
-    return tuple(keys)
+    return tuple(map(str, keys))
 
 
 def _duplicate_keys(path: Path, node: Optional[yaml.Node], loc: tuple) -> list[Problem]:

@@ -372,3 +372,16 @@ def test_a_gate_rate_written_as_a_percentage_is_refused_before_a_run_it_would_fa
     assert [(p.where, p.field) for p in problems] == [
         (f"{path}:9", "evaluate.min_identity_rate"), ("--set", "evaluate.max_leak_rate.zh")]
     assert "0.9 for 90%" in problems[0].message
+
+
+def test_set_reaches_a_list_item_and_keeps_text_yaml_would_bend(tmp_path):
+    rows(tmp_path / "a.jsonl", [GOOD_ROW])
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: a.jsonl}]\n"))
+    problems, _ = problems_of(path, ("data.datasets[0].sample=-1", "data.datasets.0.path=nowhere.jsonl",
+                                     "data.datasets[4].path=x.jsonl"))
+    assert [(p.where, p.field or p.message.split(":")[0]) for p in problems] == [
+        ("--set", "'data.datasets[4].path=x.jsonl'"), ("--set", "data.datasets[0].sample"),
+        ("--set", "data.datasets[0].path")]
+    assert "has 1 items" in problems[0].message
+    recipe = checked_recipe(path, ("identity.name.en=Xiao: Huang #1", "data.datasets[0].sample=3"))
+    assert (recipe.identity.name.en, recipe.data.datasets[0].sample) == ("Xiao: Huang #1", 3)
