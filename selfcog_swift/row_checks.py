@@ -74,11 +74,26 @@ def rows_problem(path: Path, check: RowCheck) -> Optional[str]:
         try:
             check(parse_line(line))
         except RowError as exc:
-            return f"{path}:{number}: {exc}"
+            return _wrapped(path, head) or f"{path}:{number}: {exc}"
         rows += 1
         if rows == PREFIX_ROWS:
             break
     return check.unnamed(path) if rows else f"{path}: empty dataset"
+
+
+def _wrapped(path: Path, head: bytes) -> Optional[str]:
+    """A `.json` file that is one object (rows under a key, or one row written over many lines)."""
+    if path.suffix.lower() != ".json" or len(head) == PREFIX_BYTES:
+        return None
+    try:
+        whole = json.loads(head.decode("utf-8-sig"))
+    except ValueError:
+        return None
+    if not isinstance(whole, dict):
+        return None
+    lists = [key for key, value in whole.items() if isinstance(value, list)]
+    return (f"{path}: one JSON object (keys: {', '.join(map(str, whole))}), not rows; a .json dataset is a list "
+            f"of rows [{{...}}, ...] or one row per line" + (f": take the list under {lists[0]!r} out" if lists else ""))
 
 
 def _json_list_problem(path: Path, check: RowCheck) -> Optional[str]:

@@ -385,3 +385,12 @@ def test_set_reaches_a_list_item_and_keeps_text_yaml_would_bend(tmp_path):
     assert "has 1 items" in problems[0].message
     recipe = checked_recipe(path, ("identity.name.en=Xiao: Huang #1", "data.datasets[0].sample=3"))
     assert (recipe.identity.name.en, recipe.data.datasets[0].sample) == ("Xiao: Huang #1", 3)
+
+
+def test_a_json_file_holding_one_object_says_so_and_where_the_rows_are(tmp_path):
+    write(tmp_path / "wrapped.json", json.dumps({"data": [GOOD_ROW]}, indent=2))
+    write(tmp_path / "pretty.json", json.dumps(GOOD_ROW, indent=2))
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: wrapped.json}, {path: pretty.json}]\n"))
+    problems, _ = problems_of(path)
+    assert [p.message.split(": ")[0] for p in problems] == [str(tmp_path / "wrapped.json"), str(tmp_path / "pretty.json")]
+    assert "under 'data'" in problems[0].message and "one JSON object (keys: messages)" in problems[1].message
