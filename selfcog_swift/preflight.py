@@ -236,6 +236,10 @@ def _dataset_problem(path: str, as_written: str, field: str, identity=None) -> O
 
 def _absent(path: Path, as_written: str) -> str:
     """Why a named file is not there: the path it resolved to, and the path rule when it was relative."""
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in DATA_SUFFIXES)[:3] or ["rows.jsonl"]
+        return f"{path} is a folder; name each file of rows in it, e.g. " + ", ".join(
+            f"{{path: {os.path.join(as_written, name)}}}" for name in inside)
     if path.exists():
         return f"{path} is not a file"
     rule = f" ({PATH_RULE})" if not os.path.isabs(os.path.expanduser(as_written)) else ""

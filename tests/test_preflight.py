@@ -394,3 +394,10 @@ def test_a_json_file_holding_one_object_says_so_and_where_the_rows_are(tmp_path)
     problems, _ = problems_of(path)
     assert [p.message.split(": ")[0] for p in problems] == [str(tmp_path / "wrapped.json"), str(tmp_path / "pretty.json")]
     assert "under 'data'" in problems[0].message and "one JSON object (keys: messages)" in problems[1].message
+
+
+def test_a_folder_named_as_a_dataset_gets_its_files_as_written_from_the_recipe(tmp_path):
+    rows(tmp_path / "data" / "set" / "a.jsonl", [GOOD_ROW])
+    path = write(tmp_path / "recipes" / "r.yaml", recipe_text("  datasets: [{path: ../data/set}]\n"))
+    [problem] = problems_of(path)[0]
+    assert problem.field == "data.datasets[0].path" and problem.message.endswith("e.g. {path: ../data/set/a.jsonl}")
