@@ -42,7 +42,8 @@ def _sets(out: Path) -> list[str]:
             f"train.eval_steps={SAVE_STEPS}", "train.logging_steps=1", "evaluate.checkpoint_choice=eval_loss",
             "evaluate.max_new_tokens=8",
             # 60 steps teach the tiny model little; this test is about what survives a kill, not the gate.
-            "evaluate.min_identity_rate=0", "evaluate.max_drift=1000", "evaluate.max_perplexity_increase=1000"]
+            "evaluate.min_identity_rate=0", "evaluate.max_leak_rate=1", "evaluate.max_overreach_rate=1",
+            "evaluate.max_drift=1000", "evaluate.max_perplexity_increase=1000"]
     return [token for s in sets for token in ("--set", s)]
 
 
