@@ -20,6 +20,7 @@ PREFIX_BYTES = 16 << 20
 # A `.json` list is parsed whole (JSON cannot be read in part); above this size only `data` reads it.
 JSON_WHOLE_BYTES = 64 << 20
 DATA_SUFFIXES = (".jsonl", ".json")
+CONVERTIBLE = {".csv": "read_csv", ".tsv": "read_table", ".parquet": "read_parquet"}  # suffix: pandas reader
 
 
 class RowCheck:
@@ -55,6 +56,11 @@ class RowCheck:
 
 def rows_problem(path: Path, check: RowCheck) -> Optional[str]:
     """The first malformed row among the first PREFIX_ROWS, as `file:line: why`; None when they parse."""
+    if path.suffix.lower() in CONVERTIBLE:  # swift reads these itself, but the mix reads JSON rows only
+        jsonl = path.with_suffix(".jsonl")
+        return (f"{path}: unsupported file type {path.suffix}; convert it to JSONL, e.g. python -c \"import pandas as "
+                f"pd; pd.{CONVERTIBLE[path.suffix.lower()]}('{path}').to_json('{jsonl}', orient='records', "
+                f"lines=True, force_ascii=False)\" and name {jsonl.name}")
     if path.suffix.lower() not in DATA_SUFFIXES:
         return f"{path}: unsupported file type {path.suffix or '(none)'}; use .jsonl or .json"
     try:

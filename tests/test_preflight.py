@@ -401,3 +401,12 @@ def test_a_folder_named_as_a_dataset_gets_its_files_as_written_from_the_recipe(t
     path = write(tmp_path / "recipes" / "r.yaml", recipe_text("  datasets: [{path: ../data/set}]\n"))
     [problem] = problems_of(path)[0]
     assert problem.field == "data.datasets[0].path" and problem.message.endswith("e.g. {path: ../data/set/a.jsonl}")
+
+
+def test_a_csv_dataset_gets_a_conversion_that_works(tmp_path):
+    write(tmp_path / "rows.csv", "instruction,output\nhi,hello\nWho are you?,A helper.\n")
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: rows.csv}]\n"))
+    [problem] = problems_of(path)[0]
+    command = re.search(r'python -c "(.+)" and name', problem.message).group(1)
+    subprocess.run([sys.executable, "-c", command], check=True, cwd=ROOT)
+    assert problems_of(write(path, recipe_text("  datasets: [{path: rows.jsonl}]\n")))[0] == []
