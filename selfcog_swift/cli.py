@@ -133,7 +133,12 @@ def data(recipe, out, as_json, verbose, sets):
     from .console import Console
     from .driver import mix_data
 
+    from .preflight import out_problem
+
     loaded = _checked(recipe, sets)
+    clash = out_problem(recipe_path(recipe), loaded, out)
+    if clash:  # the mix would replace a file the recipe reads
+        raise SelfcogError(clash)
     summary = mix_data(loaded, out, Console(Path(loaded.output_dir) / "logs" / "data-swift.log", verbose))
     click.echo(json.dumps(summary.to_json(), ensure_ascii=False) if as_json else summary.table())
 

@@ -116,6 +116,18 @@ def _pruned(data: dict, faulty: list[tuple]) -> Optional[Recipe]:
         return None
 
 
+def out_problem(recipe_file: Union[str, Path], recipe: Recipe, out: str) -> Optional[str]:
+    """Why `data --out FILE` would destroy a file the recipe reads (a dataset, the recipe), or None."""
+    target = Path(out).expanduser().resolve()
+    if target.suffix.lower() != ".jsonl":
+        return f"--out {out}: the mix is JSON lines; name a .jsonl file"
+    d, ev = recipe.data, recipe.evaluate
+    inputs = [Path(recipe_file)] + [resolve_path(s.path) for s in d.datasets] + [
+        Path(p).expanduser() for p in (d.identity_file, d.replay and d.replay.prompts, ev.probes) if p]
+    clash = next((p for p in inputs if p.exists() and p.resolve() == target), None)
+    return f"--out {out}: is {clash}, which the recipe reads; name a new file" if clash else None
+
+
 def require(recipe: Recipe) -> None:
     """The same checks for a recipe built in Python (no file lines to name).
 

@@ -410,3 +410,16 @@ def test_a_csv_dataset_gets_a_conversion_that_works(tmp_path):
     command = re.search(r'python -c "(.+)" and name', problem.message).group(1)
     subprocess.run([sys.executable, "-c", command], check=True, cwd=ROOT)
     assert problems_of(write(path, recipe_text("  datasets: [{path: rows.jsonl}]\n")))[0] == []
+
+
+@pytest.mark.parametrize("out", ["a.jsonl", "r.yaml", "ident.jsonl"])
+def test_data_never_writes_its_mix_over_a_file_the_recipe_reads(tmp_path, out):
+    rows(tmp_path / "a.jsonl", [GOOD_ROW])
+    rows(tmp_path / "ident.jsonl", [{"query": "Who are you?", "response": "I am {{NAME}}."}])
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 2\n  identity_file: ident.jsonl\n"
+                                                  "  datasets: [{path: a.jsonl}]\n", "output_dir: out\n"))
+    before = (tmp_path / out).read_bytes()
+    result = run_cli("data", str(path), "--out", str(tmp_path / out))
+    assert result.returncode == 2 and f"--out {tmp_path / out}" in result.stderr
+    assert (tmp_path / out).read_bytes() == before
+    assert run_cli("data", str(path), "--out", str(tmp_path / "mix.jsonl")).returncode == 0
