@@ -118,14 +118,18 @@ def _pruned(data: dict, faulty: list[tuple]) -> Optional[Recipe]:
 
 def out_problem(recipe_file: Union[str, Path], recipe: Recipe, out: str) -> Optional[str]:
     """Why `data --out FILE` would destroy a file the recipe reads (a dataset, the recipe), or None."""
-    target = Path(out).expanduser().resolve()
-    if target.suffix.lower() != ".jsonl":
+    if Path(out).suffix.lower() != ".jsonl":
         return f"--out {out}: the mix is JSON lines; name a .jsonl file"
-    d, ev = recipe.data, recipe.evaluate
-    inputs = [Path(recipe_file)] + [resolve_path(s.path) for s in d.datasets] + [
-        Path(p).expanduser() for p in (d.identity_file, d.replay and d.replay.prompts, ev.probes) if p]
-    clash = next((p for p in inputs if p.exists() and p.resolve() == target), None)
+    clash = _read_file(recipe, Path(out), [Path(recipe_file)])
     return f"--out {out}: is {clash}, which the recipe reads; name a new file" if clash else None
+
+
+def _read_file(recipe: Recipe, target: Path, more: list[Path] = ()) -> Optional[Path]:
+    """The file the recipe reads that `target` is, if any."""
+    d, ev, target = recipe.data, recipe.evaluate, target.expanduser().resolve()
+    inputs = [*more] + [resolve_path(s.path) for s in d.datasets] + [
+        Path(p).expanduser() for p in (d.identity_file, d.replay and d.replay.prompts, ev.probes) if p]
+    return next((p for p in inputs if p.exists() and p.resolve() == target), None)
 
 
 def require(recipe: Recipe) -> None:
@@ -260,6 +264,11 @@ def _absent(path: Path, as_written: str) -> str:
 
 def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
     found = []
+    from .render import data_path
+
+    if _read_file(recipe, Path(data_path(recipe))):  # run writes the mix there, over the file
+        found.append((("output_dir",), f"run writes its mix to {data_path(recipe)}, a file this recipe reads; "
+                                       "choose another output_dir"))
     message = _model_id_problem(recipe.model.id)
     if message:
         found.append((("model", "id"), message))

@@ -423,3 +423,11 @@ def test_data_never_writes_its_mix_over_a_file_the_recipe_reads(tmp_path, out):
     assert result.returncode == 2 and f"--out {tmp_path / out}" in result.stderr
     assert (tmp_path / out).read_bytes() == before
     assert run_cli("data", str(path), "--out", str(tmp_path / "mix.jsonl")).returncode == 0
+
+
+def test_an_output_dir_whose_mix_would_replace_a_dataset_is_refused(tmp_path):
+    rows(tmp_path / "data" / "mix.jsonl", [GOOD_ROW])
+    path = write(tmp_path / "r.yaml", recipe_text("  datasets: [{path: data/mix.jsonl}]\n", "output_dir: .\n"))
+    [problem] = problems_of(path)[0]
+    assert (problem.where, problem.field) == (f"{path}:9", "output_dir")
+    assert problems_of(path, ("output_dir=" + str(tmp_path / "out"),))[0] == []
