@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 from .guards import chat_template_of, default_system_text, leak_terms, names_found
 from .recipe import BUILTIN_PREFIX, Recipe
+from .recipe_files import Missing
 
 TABLE_FILE = Path(__file__).resolve().parent / "swift_models.json"
 SAFE_SYSTEM = "You are a helpful assistant."
 FIX = f"set model.system, e.g. model.system: {SAFE_SYSTEM}"
+HUB_MODEL = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # ORG/NAME
 
 
 @lru_cache(maxsize=1)
@@ -231,6 +234,27 @@ def resolve(recipe: Recipe) -> ModelMeta:
                      template_default(template) if template else None,
                      default_system_text(chat) if chat else None, str(chat_folder) if chat else None,
                      folder, unresolved, tuple(refused))
+
+
+def id_problem(model_id: str) -> Optional[str]:
+    """Why a model.id is neither a folder here nor a hub id swift can download (ORG/NAME), with the id
+    it should be; a `Missing` message when it may be a folder on the machine that runs the scripts."""
+    model = Path(model_id).expanduser()
+    if model_id.startswith(BUILTIN_PREFIX) or model.is_dir() or HUB_MODEL.match(model_id):
+        return None
+    if model_id.startswith((".", "/", "~")):  # a hub id never starts so: swift would fail after the data stage
+        return Missing(f"no model folder at {model.absolute()}; model.id is handed to swift as written, so a "
+                       "relative folder is read from the working directory")
+    if "://" in model_id:  # https://huggingface.co/Qwen/X/tree/main, https://modelscope.cn/models/qwen/X
+        parts = [p for p in urlsplit(model_id).path.split("/") if p and p != "models"]
+        parts = parts[:next((i for i, p in enumerate(parts) if p in ("tree", "resolve", "blob", "files")), None)]
+        return f"a web address; write the hub id, model.id: {'/'.join(parts[-2:]) or 'ORG/NAME'}"
+    hub = re.match(r"^([A-Za-z0-9][\w.-]*/[\w.-]+?)(/*)([@:]\S+)?$", model_id)
+    if hub and hub.group(3):
+        return f"write the revision as its own field: model.id: {hub.group(1)}, model.revision: {hub.group(3)[1:]}"
+    if hub:
+        return f"write the hub id without the trailing '/': model.id: {hub.group(1)}"
+    return Missing(f"{model_id!r} is no folder here and no hub id (ORG/NAME, e.g. Qwen/Qwen2.5-7B-Instruct)")
 
 
 def _quote(text: str, limit: int = 80) -> str:

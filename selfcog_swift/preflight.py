@@ -20,28 +20,23 @@ import os
 import re
 from pathlib import Path
 from typing import Callable, Optional, Union
-from urllib.parse import urlsplit
 
 from . import RESOURCES
 from .errors import SelfcogError
 from .recipe import BUILTIN_PREFIX, Recipe
-from .recipe_files import PATH_RULE, Problem, RecipeProblems, dotted, load
+from .model_meta import id_problem
+from .recipe_files import PATH_RULE, Missing, Problem, RecipeProblems, dotted, load
 from .rows import resolve_path
 from .row_checks import DATA_SUFFIXES, PREFIX_ROWS, RowCheck, rows_problem  # noqa: F401 (PREFIX_ROWS: tests)
 
 # owner/name with no file suffix: how hub dataset ids look (AI-ModelScope/alpaca-gpt4-data-zh).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(#\d+)?$")
 _COUNT = re.compile(r"^(.+)#(\d+)$")
-_HUB_MODEL = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 HUB_IDENTITY = "swift/self-cognition"
 RATES = ("min_identity_rate", "max_leak_rate", "max_overreach_rate")  # fractions of answers, 0 to 1
 NAME_MAX = 255  # bytes in one file or folder name (ext4, xfs, btrfs, APFS)
 
 Locate = Callable[[tuple], str]
-
-
-class Missing(str):
-    """A problem message about a file absent here: `render` warns (the scripts may run elsewhere)."""
 
 
 # Stand-ins for required sections the schema refused, so the others can still be checked.
@@ -269,7 +264,7 @@ def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
     if _read_file(recipe, Path(data_path(recipe))):  # run writes the mix there, over the file
         found.append((("output_dir",), f"run writes its mix to {data_path(recipe)}, a file this recipe reads; "
                                        "choose another output_dir"))
-    message = _model_id_problem(recipe.model.id)
+    message = id_problem(recipe.model.id)
     if message:
         found.append((("model", "id"), message))
     long_part = next((part for part in Path(recipe.output_dir).parts if len(part.encode()) > NAME_MAX), None)
@@ -300,26 +295,6 @@ def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
         if message:
             found.append((("evaluate", "probes"), message))
     return found
-
-
-def _model_id_problem(model_id: str) -> Optional[str]:
-    """A model.id that is neither a folder here nor a hub id swift can download (ORG/NAME)."""
-    model = Path(model_id).expanduser()
-    if model_id.startswith(BUILTIN_PREFIX) or model.is_dir() or _HUB_MODEL.match(model_id):
-        return None
-    if model_id.startswith((".", "/", "~")):  # a hub id never starts so: swift would fail after the data stage
-        return Missing(f"no model folder at {model.absolute()}; model.id is handed to swift as written, so a "
-                       "relative folder is read from the working directory")
-    if "://" in model_id:  # https://huggingface.co/Qwen/X/tree/main, https://modelscope.cn/models/qwen/X
-        parts = [p for p in urlsplit(model_id).path.split("/") if p and p != "models"]
-        parts = parts[:next((i for i, p in enumerate(parts) if p in ("tree", "resolve", "blob", "files")), None)]
-        return f"a web address; write the hub id, model.id: {'/'.join(parts[-2:]) or 'ORG/NAME'}"
-    hub = re.match(r"^([A-Za-z0-9][\w.-]*/[\w.-]+?)(/*)([@:]\S+)?$", model_id)
-    if hub and hub.group(3):
-        return f"write the revision as its own field: model.id: {hub.group(1)}, model.revision: {hub.group(3)[1:]}"
-    if hub:
-        return f"write the hub id without the trailing '/': model.id: {hub.group(1)}"
-    return Missing(f"{model_id!r} is no folder here and no hub id (ORG/NAME, e.g. Qwen/Qwen2.5-7B-Instruct)")
 
 
 def _prompt_row(line: str, where: str) -> None:

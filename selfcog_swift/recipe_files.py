@@ -49,6 +49,10 @@ class Problem:
         return f"{self.where}: {self.field}: {self.message}" if self.field else f"{self.where}: {self.message}"
 
 
+class Missing(str):
+    """A problem message about a file absent here: `render` warns (the scripts may run elsewhere)."""
+
+
 class RecipeProblems(SelfcogError):
     """Every problem found in a recipe; the message holds one problem a line (the CLI prints each)."""
 
