@@ -32,6 +32,8 @@ from .row_checks import DATA_SUFFIXES, PREFIX_ROWS, RowCheck, rows_problem  # no
 # owner/name with no file suffix: how hub dataset ids look (AI-ModelScope/alpaca-gpt4-data-zh).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(#\d+)?$")
 _COUNT = re.compile(r"^(.+)#(\d+)$")
+_DEVICE = r"(?:\d+|GPU-[\w-]+|MIG-[\w/-]+)"  # an index or a GPU/MIG UUID, as CUDA_VISIBLE_DEVICES takes them
+_DEVICES = re.compile(rf"{_DEVICE}(?:,\s*{_DEVICE})*")
 HUB_IDENTITY = "swift/self-cognition"
 RATES = ("min_identity_rate", "max_leak_rate", "max_overreach_rate")  # fractions of answers, 0 to 1
 NAME_MAX = 255  # bytes in one file or folder name (ext4, xfs, btrfs, APFS)
@@ -153,6 +155,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
     found: list[tuple[tuple, str]] = []
     found += _identity_problems(recipe)
     found += _rate_problems(recipe)
+    found += _launch_problems(recipe)
     found += _data_problems(recipe, written)
     found += _file_problems(recipe, written)
     found += _flag_problems(recipe)
@@ -165,6 +168,23 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
 
 
 # --------------------------------------------------------------------------- data
+
+
+def _launch_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
+    """GPUs written in a form CUDA does not read, or more processes than visible GPUs (torchrun's
+    extra ranks would fail on a device that is not there, after replay and data)."""
+    devices, procs = recipe.launch.cuda_visible_devices, recipe.launch.nproc_per_node
+    if not devices or not devices.strip():  # unset, or "" (no GPU: a CPU run)
+        return []
+    if not _DEVICES.fullmatch(devices.strip()):
+        return [(("launch", "cuda_visible_devices"), f"{devices!r}: write the GPU numbers separated by commas, "
+                                                     "e.g. cuda_visible_devices: \"0,1\"")]
+    count = len(devices.split(","))
+    if procs and procs > count and recipe.launch.ddp_backend != "gloo":
+        return [(("launch", "nproc_per_node"), f"{procs} processes, but cuda_visible_devices shows {count} GPU"
+                                               f"{'s' if count > 1 else ''}; one process per GPU: nproc_per_node: "
+                                               f"{count}")]
+    return []
 
 
 def _rate_problems(recipe: Recipe) -> list[tuple[tuple, str]]:

@@ -431,3 +431,21 @@ def test_an_output_dir_whose_mix_would_replace_a_dataset_is_refused(tmp_path):
     [problem] = problems_of(path)[0]
     assert (problem.where, problem.field) == (f"{path}:9", "output_dir")
     assert problems_of(path, ("output_dir=" + str(tmp_path / "out"),))[0] == []
+
+
+@pytest.mark.parametrize("sets, field", [
+    (("launch.cuda_visible_devices=0,1", "launch.nproc_per_node=4"), "launch.nproc_per_node"),
+    (("launch.cuda_visible_devices=0 1",), "launch.cuda_visible_devices"),
+    (("launch.cuda_visible_devices=0;1",), "launch.cuda_visible_devices"),
+])
+def test_gpus_torchrun_cannot_use_are_refused(tmp_path, sets, field):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n"))
+    assert [p.field for p in problems_of(path, sets)[0]] == [field]
+
+
+def test_gpus_written_as_cuda_reads_them_pass(tmp_path):
+    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n"))
+    for sets in (("launch.cuda_visible_devices=0,1,2,3", "launch.nproc_per_node=4"),
+                 ("launch.cuda_visible_devices=GPU-8f2a1c3e-aaaa-bbbb-cccc-000000000000",),
+                 ("launch.cuda_visible_devices=''", "launch.nproc_per_node=2", "launch.ddp_backend=gloo")):
+        assert problems_of(path, sets)[0] == [], sets
