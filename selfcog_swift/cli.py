@@ -283,11 +283,13 @@ def import_legacy(script, out):
 @click.option("--data", "datasets", multiple=True, metavar="FILE", help="Your own rows to mix in (repeatable).")
 @click.option("--gpus", type=click.IntRange(min=1), help="Train on the first N GPUs of this machine.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here (never overwrites); default: print.")
-def init(model_id, names, authors, datasets, gpus, out):
+@click.option("--model-type", help="swift's model_type, for a model it cannot place by name (e.g. qwen2).")
+@click.option("--template", help="swift's chat template, likewise (e.g. qwen2_5).")
+def init(model_id, names, authors, datasets, gpus, out, model_type, template):
     """Write a commented recipe for your model and identity; resolved offline, nothing downloaded."""
     from .scaffold import init as write_recipe
 
-    text = write_recipe(model_id, names, authors, datasets, gpus, out)
+    text = write_recipe(model_id, names, authors, datasets, gpus, out, model_type, template)
     click.echo(f"wrote {out}" if out else text, nl=bool(out))
 
 

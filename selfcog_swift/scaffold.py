@@ -124,8 +124,9 @@ def _system(recipe: Recipe) -> tuple[Optional[str], str, ModelMeta]:
     """The system prompt to write out (None: the template takes none), why, and the resolved model
     (refused before an old identity)."""
     problems = [p for p in prompt_problems(recipe) if not p.startswith("model.system:")]
-    if problems:
-        raise SelfcogError(problems[0])
+    if problems:  # in init's words: the options that set those fields
+        raise SelfcogError(problems[0].replace("model.model_type", "--model-type").replace("model.template",
+                                                                                            "--template"))
     meta = resolve(recipe)
     found = names_found(meta.default_system, leak_terms(recipe))
     template = f"swift template {meta.template!r}"
@@ -147,6 +148,8 @@ def _system(recipe: Recipe) -> tuple[Optional[str], str, ModelMeta]:
 
 
 def _template_note(meta: ModelMeta) -> Optional[str]:
+    if meta.template_from == "model.template":
+        return "given with --template"
     if meta.template_from and meta.template_from.startswith("swift registry"):
         return f"what swift 4.6's registry gives {model_name(meta.model_id)!r}, written out"
     return meta.template_from
@@ -188,7 +191,8 @@ def _slug(text: str) -> str:
 
 
 def recipe_text(model_id: str, names: Iterable[str], authors: Iterable[str], datasets: Iterable[str] = (),
-                gpus: Optional[int] = None, out: Optional[str] = None) -> str:
+                gpus: Optional[int] = None, out: Optional[str] = None, model_type: Optional[str] = None,
+                template: Optional[str] = None) -> str:
     """The commented recipe `init` writes, checked: it loads, its prompt passes the guard, it renders.
 
     Args:
@@ -198,21 +202,24 @@ def recipe_text(model_id: str, names: Iterable[str], authors: Iterable[str], dat
         datasets: Your own data files, mixed in whole.
         gpus: GPUs of this machine to train on (fills `launch`); None leaves launch to swift.
         out: Where the recipe will be written (data paths are made relative to its folder).
+        model_type: swift's model_type, for a model swift cannot place by its name (a local folder).
+        template: swift's chat template, likewise.
 
     Raises:
         SelfcogError: a bad --name/--author/--data value, or a model swift would refuse.
     """
     name, author = parse_langs("name", names), parse_langs("author", authors)
-    probe = Recipe.model_validate({"model": {"id": model_id}, "identity": {
+    given = {key: value for key, value in (("model_type", model_type), ("template", template)) if value}
+    probe = Recipe.model_validate({"model": {"id": model_id, **given}, "identity": {
         "name": {k: name[k] for k in REQUIRED_LANGS}, "author": {k: author[k] for k in REQUIRED_LANGS}}})
     system, system_note, meta = _system(probe)
     size, size_from = model_size(model_id)
     cls = size_class(size)
     context = {
-        "model_id": model_id, "template": meta.template, "template_from": _template_note(meta),
+        "model_id": model_id, "model_type": model_type, "template": meta.template, "template_from": _template_note(meta),
         "unresolved": meta.unresolved, "system": system, "system_note": system_note,
         "names": list(name.items()), "authors": list(author.items()), "name_en": name["en"], "author_en": author["en"],
-        "size": f"{size:g}B" if size is not None else "unknown", "size_from": size_from, "cls": cls,
+        "size": f"{size:.3g}B" if size is not None else "unknown", "size_from": size_from, "cls": cls,
         "size_unknown": size is None,
         "replay": cls["replay"], "gpus": gpus or 1,
         "gpus_given": gpus is not None, "devices": ",".join(str(i) for i in range(gpus or 1)),
@@ -281,7 +288,8 @@ def write_new(path: str, text: str) -> None:
 
 
 def init(model_id: str, names: Iterable[str], authors: Iterable[str], datasets: Iterable[str] = (),
-         gpus: Optional[int] = None, out: Optional[str] = None) -> str:
+         gpus: Optional[int] = None, out: Optional[str] = None, model_type: Optional[str] = None,
+         template: Optional[str] = None) -> str:
     """`selfcog-swift init`: the recipe text, written to `out` when given (never over a file).
 
     Returns:
@@ -289,7 +297,7 @@ def init(model_id: str, names: Iterable[str], authors: Iterable[str], datasets: 
     """
     if out is not None and Path(out).exists():
         raise SelfcogError(f"{out}: exists; init never overwrites a file, give another --out")
-    text = recipe_text(model_id, names, authors, datasets, gpus, out)
+    text = recipe_text(model_id, names, authors, datasets, gpus, out, model_type, template)
     if out is not None:
         write_new(out, text)
     return text

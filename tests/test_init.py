@@ -132,7 +132,7 @@ def test_a_model_swift_refuses_is_refused(tmp_path):
     folder = tmp_path / "custom"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"]}))
-    with pytest.raises(SelfcogError, match="^model.model_type: swift cannot tell the model_type"):
+    with pytest.raises(SelfcogError, match="^--model-type: swift cannot tell the model_type"):
         init(str(folder), **IDENTITY)
 
 
@@ -195,7 +195,7 @@ def test_a_folder_swift_cannot_place_is_refused_naming_the_field(tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"architectures": ["MyFancyForCausalLM"]}))
     result = CliRunner().invoke(cli, ["init", "--model", str(folder), *ARGS, "--out", str(tmp_path / "r.yaml")])
-    assert result.exit_code == 2 and "model.template" in result.output and not (tmp_path / "r.yaml").exists()
+    assert result.exit_code == 2 and result.output.startswith("error: --template: ") and not (tmp_path / "r.yaml").exists()
 
 
 def test_data_that_validate_would_refuse_is_refused_naming_each_file_line(tmp_path, monkeypatch):
@@ -233,3 +233,20 @@ def test_the_rows_per_step_comment_is_what_the_values_give(tmp_path, gpus):
     per_step = recipe.train.batch_size * recipe.train.gradient_accumulation * gpus
     line = next(line for line in out.read_text(encoding="utf-8").splitlines() if "gradient_accumulation:" in line)
     assert line.split("# ")[1].startswith(f"{per_step} rows per step on {gpus} GPU")
+
+
+def test_a_folder_swift_cannot_place_by_name_takes_model_type_and_template(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("my-sft").mkdir()
+    Path("my-sft/config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"], "hidden_size": 896,
+                                                      "num_hidden_layers": 24, "intermediate_size": 4864,
+                                                      "vocab_size": 151936, "tie_word_embeddings": True}))
+    refused = CliRunner().invoke(cli, ["init", "--model", "./my-sft", *ARGS])
+    assert refused.exit_code == 2 and "--model-type" in refused.output and "--template" in refused.output
+    wrote = CliRunner().invoke(cli, ["init", "--model", "./my-sft", *ARGS, "--model-type", "qwen2",
+                                     "--template", "qwen2_5", "--out", "r.yaml"])
+    assert wrote.exit_code == 0, wrote.output
+    recipe = load_recipe("r.yaml")
+    assert (recipe.model.model_type, recipe.model.template, recipe.model.system) == (
+        "qwen2", "qwen2_5", "You are a helpful assistant.")
+    assert CliRunner().invoke(cli, ["validate", "r.yaml"]).exit_code == 0
