@@ -15,13 +15,14 @@ import json
 import random
 import re
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
 from . import RESOURCES
 from .atomic import writing
 from .errors import SelfcogError
+from .languages import builtin_identity
 from .rows import RowError, RowFile, normalise, resolve_path
 from .scoring import HAN_RANGES, RATE_DIGITS, lang_of
 
@@ -69,16 +70,20 @@ def draw(total: int, requested: Optional[int], rng: random.Random) -> Iterator[i
 
 
 def fill_identity(text: str, lang: str, identity) -> str:
-    """Replace `{{NAME}}`/`{{AUTHOR}}` with the identity's zh or en forms.
+    """Replace `{{NAME}}`/`{{AUTHOR}}` with the identity's forms in the row's language.
 
     Args:
         text: A message with placeholders.
-        lang: "zh" or "en": which form of the name and author to use.
-        identity: The recipe's `identity` section (`name.zh`, `name.en`, `author.zh`, `author.en`).
+        lang: The row's language code: which form of the name and author to use.
+        identity: The recipe's `identity` section (`name` and `author`, one form per language).
     """
-    if lang not in ("zh", "en"):
-        raise RowError(f"lang must be zh or en, got {lang!r}")
-    return text.replace("{{NAME}}", getattr(identity.name, lang)).replace("{{AUTHOR}}", getattr(identity.author, lang))
+    if not isinstance(lang, str):
+        raise RowError(f"lang must be a language code, got {lang!r}")
+    name, author = identity.name.forms().get(lang), identity.author.forms().get(lang)
+    if name is None or author is None:
+        raise RowError(f"a {lang} row, but identity.name has no {lang}; add identity.name.{lang} and "
+                       f"identity.author.{lang}, or drop the row")
+    return text.replace("{{NAME}}", name).replace("{{AUTHOR}}", author)
 
 
 def _row_lang(row: dict, messages: list[dict]) -> str:
@@ -116,12 +121,13 @@ class MixSummary:
     est_tokens: int
     sha256: str
     hub_identity: int = 0  # rows swift adds at train time from swift/self-cognition, not in the file
+    identity_languages: dict = field(default_factory=dict)  # identity rows written per language
 
     def to_json(self) -> dict:
         """The summary as plain JSON (kept in the run manifest)."""
         return {"sources": [{"name": s.name, "requested": s.requested, "written": s.written} for s in self.sources],
                 "total": self.total, "identity_ratio": self.identity_ratio, "path": self.path,
-                "sha256": self.sha256, "est_tokens": self.est_tokens}
+                "sha256": self.sha256, "est_tokens": self.est_tokens, "identity_languages": self.identity_languages}
 
     def table(self) -> str:
         """A human summary: requested vs written per source, identity share and estimated tokens."""
@@ -131,6 +137,9 @@ class MixSummary:
         lines += [f"  {s.name:<{width}}  {s.requested:>9}  {s.written:>8}  {s.rows_available:>9}" for s in self.sources]
         lines.append(f"  identity share {self.identity_ratio:.1%} ({self.identity_rows} of {self.total} rows); "
                      f"~{self.est_tokens:,} tokens (estimate: CJK char = 1, other chars / {CHARS_PER_TOKEN})")
+        if self.identity_languages:
+            lines.append("  identity rows per language: " + ", ".join(f"{lang} {count}" for lang, count in
+                                                                     self.identity_languages.items()))
         if self.hub_identity:
             lines.append(f"  + swift/self-cognition#{self.hub_identity} from the hub, filled and loaded by swift")
         return "\n".join(lines)
@@ -145,8 +154,10 @@ class _Source(RowFile):
         self.channel: Optional[str] = None  # written on each row when tuning.hold_base is on
 
 
-def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, Optional[int], bool]]:
-    """(name, path, requested, is_identity) per source, with counts checked."""
+def _plans(recipe, replay_file: Optional[Path] = None,
+           folder: Optional[Path] = None) -> list[tuple[str, Path, Optional[int], bool]]:
+    """(name, path, requested, is_identity) per source, with counts checked; `folder` takes the
+    built-in identity rows of languages beyond zh and en."""
     d, plans = recipe.data, []
     if d.self_cognition < 0:
         raise SelfcogError(f"data.self_cognition: must be >= 0, got {d.self_cognition}")
@@ -154,7 +165,7 @@ def _plans(recipe, replay_file: Optional[Path] = None) -> list[tuple[str, Path, 
         raise SelfcogError("data.identity_file: only used with data.source: builtin (swift's hub set has its own)")
     if d.source == "builtin" and d.self_cognition:
         name = d.identity_file or BUILTIN_IDENTITY
-        path = resolve_path(d.identity_file) if d.identity_file else RESOURCES / "identity.jsonl"
+        path = resolve_path(d.identity_file) if d.identity_file else builtin_identity(recipe.languages, folder)
         plans.append((name, path, d.self_cognition, True))
     for index, spec in enumerate(d.datasets):
         if spec.sample is not None and spec.sample < 0:
@@ -188,7 +199,7 @@ class _Writer:
     def __init__(self, handle, identity):
         self.handle, self.identity = handle, identity
         self.digest, self.tokens = hashlib.sha256(), 0.0
-        self.langs_drawn: set[str] = set()
+        self.langs_drawn: dict[str, int] = {}  # identity rows written per language
         self.langs_named: set[str] = set()
 
     def write(self, row, is_identity: bool, channel: Optional[str] = None) -> None:
@@ -206,14 +217,14 @@ class _Writer:
         self.tokens += _estimate_tokens(messages)
 
     def _note_identity(self, lang: str, messages: list[dict]) -> None:
-        self.langs_drawn.add(lang)
+        self.langs_drawn[lang] = self.langs_drawn.get(lang, 0) + 1
         text = "".join(m["content"] for m in messages)
         if getattr(self.identity.name, lang) in text or getattr(self.identity.author, lang) in text:
             self.langs_named.add(lang)
 
     def check_names(self) -> None:
         # Identity rows that never say the name (hard-coded old identity, no placeholders) teach nothing.
-        for lang in sorted(self.langs_drawn - self.langs_named):
+        for lang in sorted(self.langs_drawn.keys() - self.langs_named):
             raise SelfcogError(f"identity: no {lang} identity row says {getattr(self.identity.name, lang)!r} or "
                                f"{getattr(self.identity.author, lang)!r}; do the rows use {{{{NAME}}}}/{{{{AUTHOR}}}}?")
 
@@ -304,7 +315,11 @@ def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None,
             or identity rows that never name the new identity.
     """
     out_path = Path(out_path)
-    sources = [_Source(*plan) for plan in _plans(recipe, replay_file)]  # every count checked before any file is read
+    # every count checked before any file is read
+    sources = [_Source(*plan) for plan in _plans(recipe, replay_file, out_path.parent)]
+    for source in sources:
+        if source.is_identity and source.name != BUILTIN_IDENTITY:
+            check_identity_languages(recipe, source)
     if recipe.tuning.hold_base:
         _mark_channels(sources, replay_file)
     try:
@@ -321,6 +336,29 @@ def mix(recipe, out_path: Union[str, Path], replay_file: Optional[Path] = None,
         for source in sources:
             source.close()
     return _summary(out_path, sources, writer, recipe)
+
+
+def check_identity_languages(recipe, rows: RowFile) -> None:
+    """A language with no built-in rows needs rows in your own identity file (data.identity_file).
+
+    Raises:
+        SelfcogError: naming the first such language the file lacks, and what to add.
+    """
+    from .languages import builtin
+
+    unshipped = [lang for lang in recipe.languages if lang not in builtin()]
+    found = set()
+    for index in range(len(rows) if unshipped else 0):
+        try:
+            row = rows.raw(index)
+            found.add(_row_lang(row, normalise(row)))
+        except RowError as exc:
+            raise SelfcogError(f"{rows.where(index)}: {exc}") from None
+    for lang in unshipped:
+        if lang not in found:
+            raise SelfcogError(f'data.identity_file: {rows.path} has no {lang} identity rows; add rows '
+                               f'{{"lang": "{lang}", "messages": [...]}} whose answers name {{{{NAME}}}} and '
+                               f"{{{{AUTHOR}}}}, or drop identity.name.{lang}")
 
 
 def _mark_channels(sources: list[_Source], replay_file: Optional[Path]) -> None:
@@ -342,6 +380,11 @@ def _write_one(writer: _Writer, source: _Source, index: int) -> None:
     source.written += 1
 
 
+def _order(langs: list[str]):
+    """Sort key: the recipe's languages in its order, then any other."""
+    return lambda lang: (langs.index(lang) if lang in langs else len(langs), lang)
+
+
 def _summary(out_path: Path, sources: list[_Source], writer: _Writer, recipe) -> MixSummary:
     counts = tuple(SourceCount(s.name, len(s) if s.requested is None else s.requested, s.written, len(s))
                    for s in sources)
@@ -350,4 +393,6 @@ def _summary(out_path: Path, sources: list[_Source], writer: _Writer, recipe) ->
     return MixSummary(path=str(out_path), sources=counts, total=total, identity_rows=identity,
                       identity_ratio=round(identity / total, RATE_DIGITS) if total else 0.0,
                       est_tokens=round(writer.tokens), sha256=writer.digest.hexdigest(),
-                      hub_identity=recipe.data.self_cognition if uses_hub_identity(recipe) else 0)
+                      hub_identity=recipe.data.self_cognition if uses_hub_identity(recipe) else 0,
+                      identity_languages={lang: writer.langs_drawn[lang] for lang in
+                                          sorted(writer.langs_drawn, key=_order(recipe.languages))})

@@ -149,7 +149,7 @@ def _examine(state: RunState, recipe: Recipe, name: str, model: str, echo: Echo)
     argv = infer_argv_for(recipe, model)
     ev = recipe.evaluate
     with run_stage(state, name, argv, echo), stage_env(command):
-        probes = load_probes(ev.probes)  # read inside the evaluation stages only
+        probes = load_probes(ev.probes, recipe.languages)  # read inside the evaluation stages only
         if name == "before":
             state.data[name], cached = base_answers(model, argv, ev.questions, probes, recipe.model.system,
                                                     ev.max_new_tokens, echo)
@@ -369,7 +369,8 @@ def _conclude(state: RunState, recipe: Recipe, echo: Echo) -> dict:
     banner(echo, "before / after")
     echo(before_after_table(recipe.evaluate.questions, state.data["before"]["questions"],
                             state.data["after"]["questions"]))
-    result = compare(recipe, load_probes(recipe.evaluate.probes), state.data["before"], state.data["after"])
+    result = compare(recipe, load_probes(recipe.evaluate.probes, recipe.languages), state.data["before"],
+                     state.data["after"])
     failures = gate(recipe, result)
     state.data["evaluation"] = {k: v for k, v in result.items() if k != "answers"}
     state.data["gate"] = {"passed": not failures, "failures": failures}

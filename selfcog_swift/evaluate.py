@@ -15,7 +15,6 @@ from . import scoring
 from .probes import IDENTITY_SUITES, Probe
 from .retention import change, perplexity_change, real_text, real_text_missing
 
-LANGS = ("zh", "en")
 # Checkpoint choice: at most this many identity and this many general validation questions.
 VALIDATION_LIMIT = 16
 
@@ -39,13 +38,14 @@ def examine(infer_argv: list[str], questions: Sequence[str], probes: Sequence[Pr
     with step(echo, len(conversations), "answers") as tick:
         answers = generate(pipeline, conversations, max_new_tokens, progress=tick)
     probe_answers = answers[len(questions):]
+    langs = list(dict.fromkeys(p.lang for p in probes))
     targets = probe_answers if drift_answers is None else drift_answers
     items = [(p.lang, p.conversation(system), a) for p, a in zip(probes, targets) if p.suite == "general" and a.strip()]
     with step(echo, len(items), "drift NLL") as tick:
         values = answer_nll(pipeline, [(c, a) for _, c, a in items], tick)
-    drift = {lang: _mean([v for (lg, _, _), v in zip(items, values) if lg == lang and v is not None]) for lang in LANGS}
+    drift = {lang: _mean([v for (lg, _, _), v in zip(items, values) if lg == lang and v is not None]) for lang in langs}
     real = {}
-    for lang in LANGS if with_real_text else ():
+    for lang in langs if with_real_text else ():
         windows = text_windows(pipeline.template.tokenizer, real_text(lang))
         with step(echo, len(windows), f"real-text NLL {lang}") as tick:
             real[lang] = text_nll(pipeline, windows, progress=tick).mean
@@ -122,8 +122,9 @@ def side_scores(probes: Sequence[Probe], answers: Sequence[str], names: Sequence
 
 
 def identity_forms(recipe) -> tuple[list[str], list[str]]:
+    """The new name's forms and the author's, every language of the recipe (an answer may name either)."""
     ident = recipe.identity
-    return [ident.name.zh, ident.name.en], [ident.author.zh, ident.author.en]
+    return list(dict.fromkeys(ident.name.forms().values())), list(dict.fromkeys(ident.author.forms().values()))
 
 
 def compare(recipe, probes: Sequence[Probe], before: dict, after: dict, template_text: str = "") -> dict:
@@ -134,7 +135,7 @@ def compare(recipe, probes: Sequence[Probe], before: dict, after: dict, template
     own = [a for p, a in zip(probes, before["probes"]) if p.suite in IDENTITY_SUITES]
     leak = leak_terms(recipe, scoring.previous_identities(own, template_text))
     drift, real = {}, {}
-    for lang in LANGS:
+    for lang in recipe.languages:
         base, tuned = before["drift_nll"].get(lang), after["drift_nll"].get(lang)
         drift[lang] = {"nll_base": base, "nll_tuned": tuned,
                        "change": None if base is None or tuned is None else round(tuned - base, 4),
@@ -142,8 +143,8 @@ def compare(recipe, probes: Sequence[Probe], before: dict, after: dict, template
         old, new = before.get("real_text_nll", {}).get(lang), after.get("real_text_nll", {}).get(lang)
         real[lang] = {"nll_before": _round(old), "nll_after": _round(new), "perplexity_change": perplexity_change(old, new)}
     return {
-        "after": side_scores(probes, after["probes"], names, authors, leak, LANGS),
-        "before": side_scores(probes, before["probes"], names, authors, leak, LANGS),
+        "after": side_scores(probes, after["probes"], names, authors, leak, recipe.languages),
+        "before": side_scores(probes, before["probes"], names, authors, leak, recipe.languages),
         "retention": {"drift": drift, "real_text": real},
         "leak_terms": leak,
         "answers": [{"id": p.id, "suite": p.suite, "lang": p.lang, "asks": p.asks, "question": p.question,
@@ -161,7 +162,7 @@ def gate(recipe, result: dict) -> list[str]:
 
     bar = recipe.evaluate
     failures = []
-    for lang in LANGS:
+    for lang in recipe.languages:
         rates = result["after"]["languages"][lang]
         probes = (f"the probes have no {lang} {{}} questions; add some to the probe file "
                   "(evaluate.probes, eval --probes)")
@@ -174,16 +175,27 @@ def gate(recipe, result: dict) -> list[str]:
                   ("drift", result["retention"]["drift"][lang]["relative"], bar.max_drift, "above",
                    f"no {lang} general probe has a non-empty base answer to score; add {lang} general probes"),
                   ("real-text perplexity change", result["retention"]["real_text"][lang]["perplexity_change"],
-                   bar.max_perplexity_increase, "above",
-                   real_text_missing(lang) or f"no {lang} real-text NLL was measured before and after")]
+                   bar.max_perplexity_increase, "above", _real_text_unmeasured(lang))]
         for measure, value, limit, side, missing in checks:
             bound = threshold(limit, lang)
+            if bound is None:  # null in a per-language bound: this language is not bounded
+                continue
             # Fail closed: a bound with nothing to check is not a pass.
             if value is None:
                 failures.append(f"{lang}: {measure} is missing (the recipe bounds it at {bound:.2f}): {missing}")
             elif value < bound if side == "below" else value > bound:
                 failures.append(f"{lang}: {measure} {value:.2f} is {side} the recipe's {bound:.2f}")
     return failures
+
+
+def _real_text_unmeasured(lang: str) -> str:
+    """Why a language has no real-text measure, and what to do."""
+    from .retention import REAL_TEXT
+
+    reason = real_text_missing(lang) or f"no {lang} real-text NLL was measured before and after"
+    if lang not in json.loads(REAL_TEXT.read_text(encoding="utf-8"))["languages"]:
+        reason += f"; to leave {lang} unbounded, give evaluate.max_perplexity_increase per language with {lang}: null"
+    return reason
 
 
 def checkpoint_rank(score: dict) -> tuple:

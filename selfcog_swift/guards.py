@@ -47,8 +47,9 @@ def _pattern(term: str) -> re.Pattern:
 
 
 def identity_strings(recipe: Recipe) -> list[str]:
+    """Every form of the new name and author, in every language of the recipe."""
     ident = recipe.identity
-    return [ident.name.zh, ident.name.en, ident.author.zh, ident.author.en]
+    return [*ident.name.forms().values(), *ident.author.forms().values()]
 
 
 def leak_terms(recipe: Recipe, extra: Iterable[str] = ()) -> list[str]:

@@ -193,7 +193,7 @@ def _rate_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
     for field in RATES:
         value = getattr(recipe.evaluate, field)
         for lang, bound in (value.model_dump().items() if hasattr(value, "model_dump") else [(None, value)]):
-            if bound > 1:
+            if bound is not None and bound > 1:  # null: that language unbounded
                 loc = ("evaluate", field) + ((lang,) if lang else ())
                 found.append((loc, f"{bound:g} is above 1: rates are fractions, e.g. {bound / 100:g} for {bound:g}%"))
     return found
@@ -233,6 +233,8 @@ def _data_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
                                    "identity_file", recipe.identity if d.self_cognition else None)
         if message:
             found.append((("data", "identity_file"), message))
+        elif d.self_cognition:
+            found += _language_problems(recipe, ("data", "identity_file"))
     if not d.self_cognition and not d.datasets and not d.replay:
         found.append((("data", "self_cognition"), "nothing to train on: no identity rows (0), no datasets and no "
                                                   "replay; set data.self_cognition (e.g. 500)"))
@@ -316,7 +318,30 @@ def _file_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
                                  None, parse_probe)
         if message:
             found.append((("evaluate", "probes"), message))
+        else:
+            found += _language_problems(recipe, ("evaluate", "probes"))
     return found
+
+
+def _language_problems(recipe: Recipe, loc: tuple) -> list[tuple[tuple, str]]:
+    """A language of the identity that your own identity rows or probes lack (read whole: both are small)."""
+    try:
+        if loc == ("evaluate", "probes"):
+            from .probes import load_probes
+
+            load_probes(os.path.expanduser(recipe.evaluate.probes), recipe.languages)
+        else:
+            from .data import check_identity_languages
+            from .rows import RowFile
+
+            rows = RowFile(resolve_path(recipe.data.identity_file))
+            try:
+                check_identity_languages(recipe, rows)
+            finally:
+                rows.close()
+    except SelfcogError as exc:
+        return [(loc, str(exc).removeprefix(f"{dotted(loc)}: "))]
+    return []
 
 
 def _prompt_row(line: str, where: str) -> None:

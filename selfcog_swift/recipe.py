@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .languages import BASE as ZH_EN, CODE, builtin as builtin_languages, is_code
+
 BUILTIN_PREFIX = "builtin:"
 # The smallest train.max_length accepted: a chat-formatted row (role markers, a question and an
 # answer) never fits in fewer tokens, so a smaller value is a typo.
@@ -31,11 +33,35 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class Bilingual(_Section):
-    """A string in Chinese and in English; both are required."""
+def _language_keys(keys, example: str) -> None:
+    if not keys:
+        raise ValueError(f"needs at least one language, e.g. {example}")
+    for code in keys:
+        if not is_code(code):
+            raise ValueError(f"{code}: not a language code (BCP 47: zh, en, ja, fr, pt-BR)")
 
-    zh: str = Field(min_length=1, description="Chinese form, e.g. 扁仓")
-    en: str = Field(min_length=1, description="English form, e.g. BianCang")
+
+class LanguageForms(_Section):
+    """One string per language, keyed by BCP 47 code ({zh: 扁仓, en: BianCang, ja: 扁倉}): any
+    non-empty set of languages. `forms()` gives them in the recipe's order; `name.ja` reads one."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True, json_schema_extra={
+        "additionalProperties": {"type": "string", "minLength": 1}, "minProperties": 1,
+        "propertyNames": {"pattern": f"^{CODE.pattern}$"}})
+    __pydantic_extra__: dict[str, Annotated[str, Field(min_length=1)]]
+
+    @model_validator(mode="after")
+    def _languages(self):
+        _language_keys(self.__pydantic_extra__, "{zh: 扁仓, en: BianCang}")
+        return self
+
+    def forms(self) -> dict[str, str]:
+        """{language: text}, in the order the recipe gives them."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+# Its name when it held zh and en only (recipe_files' error hints look for it).
+Bilingual = LanguageForms
 
 
 class ModelSection(_Section):
@@ -56,8 +82,17 @@ class ModelSection(_Section):
 
 
 class IdentitySection(_Section):
-    name: Bilingual = Field(description="The model's new name, {zh, en}")
-    author: Bilingual = Field(description="Who made it, {zh, en}")
+    name: LanguageForms = Field(description="The model's new name per language, {zh: 扁仓, en: BianCang, ja: …}")
+    author: LanguageForms = Field(description="Who made it, per language: the same languages as name")
+
+    @model_validator(mode="after")
+    def _same_languages(self):
+        names, authors = self.name.forms(), self.author.forms()
+        for field, have, other in (("author", authors, names), ("name", names, authors)):
+            for lang in other:
+                if lang not in have:  # each language needs both: rows fill {{NAME}} and {{AUTHOR}} together
+                    raise FieldError(("identity", field, lang), "required field missing")
+        return self
 
 
 class DatasetSpec(_Section):
@@ -68,7 +103,8 @@ class DatasetSpec(_Section):
 
 
 class ReplaySection(_Section):
-    prompts: str = Field("builtin:prompts", min_length=1, description="builtin:prompts (our zh/en pool), dataset "
+    prompts: str = Field("builtin:prompts", min_length=1, description="builtin:prompts (our pool, in the "
+                         "identity's languages), dataset "
                          f"(the questions of data.datasets), or a JSONL file of prompts ({RELATIVE})")
     sample: Optional[int] = Field(None, ge=1, description="How many prompts the base model answers (default: all)")
     max_new_tokens: int = Field(96, ge=1, description="Answer length")
@@ -84,7 +120,8 @@ class DataSection(_Section):
         description="builtin: our offline identity set filled here; swift: the hub's swift/self-cognition",
     )
     identity_file: Optional[str] = Field(
-        None, description="Your own identity rows with {{NAME}}/{{AUTHOR}} placeholders instead of ours "
+        None, description="Your own identity rows with {{NAME}}/{{AUTHOR}} placeholders instead of ours, each "
+        "row with its lang (needed for a language without built-in rows) "
         f"({RELATIVE})")
     datasets: list[DatasetSpec] = Field(default_factory=list, description="Datasets to mix, with exact counts")
     val_split: float = Field(
@@ -160,16 +197,29 @@ class LaunchSection(_Section):
 
 
 class PerLanguage(_Section):
-    zh: float = Field(..., ge=0, description="Chinese")
-    en: float = Field(..., ge=0, description="English")
+    """A bound per language ({zh: 0.9, en: 0.8, ja: 0.7}), one for every language of the identity;
+    null leaves that language unbounded."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True, json_schema_extra={
+        "additionalProperties": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]},
+        "minProperties": 1, "propertyNames": {"pattern": f"^{CODE.pattern}$"}})
+    __pydantic_extra__: dict[str, Optional[Annotated[float, Field(ge=0)]]]
+
+    @model_validator(mode="after")
+    def _languages(self):
+        _language_keys(self.__pydantic_extra__, "{zh: 0.9, en: 0.9}")
+        return self
 
 
 Threshold = Union[Annotated[float, Field(ge=0)], PerLanguage]
+# The gate bounds that may be given per language.
+BOUNDS = ("min_identity_rate", "max_leak_rate", "max_overreach_rate", "max_drift", "max_perplexity_increase")
 
 
-def threshold(value: Threshold, lang: str) -> float:
-    """A gate's bound for one language (one number for both, or {zh, en})."""
-    return getattr(value, lang) if isinstance(value, PerLanguage) else value
+def threshold(value: Threshold, lang: str) -> Optional[float]:
+    """A gate's bound for one language: one number for all, or the language's entry of a mapping
+    (None: null there, that language is not bounded)."""
+    return (value.__pydantic_extra__ or {}).get(lang) if isinstance(value, PerLanguage) else value
 
 
 class EvaluateSection(_Section):
@@ -191,7 +241,8 @@ class EvaluateSection(_Section):
     max_perplexity_increase: Threshold = Field(0.1, description="Gate, per language: fail when perplexity on public "
                                                "real text rises more (0.1 = +10%)")
     leak_terms: list[str] = Field(default_factory=list, description="Extra names of previous identities")
-    probes: Optional[str] = Field(None, description=f"Probe file ({RELATIVE}); default: the built-in held-out probes")
+    probes: Optional[str] = Field(None, description=f"Probe file ({RELATIVE}), with probes in every language of "
+                                  "the identity; default: the built-in held-out probes of those languages")
 
 
 class ExportSection(_Section):
@@ -228,6 +279,46 @@ class Recipe(_Section):
         False, description="Let swift_args name Python files swift imports (external_plugins, custom_register_path, "
         "local_repo_path): such a recipe is code, run it only if you trust it as you would a script"
     )
+
+    @property
+    def languages(self) -> list[str]:
+        """The identity's languages, in the order the recipe names them."""
+        return list(self.identity.name.forms())
+
+    @model_validator(mode="after")
+    def _languages_have_rows_probes_and_bounds(self):
+        d, langs = self.data, self.languages
+        if d.source == "swift" and sorted(langs) != sorted(ZH_EN):
+            raise FieldError(("data", "source"), "swift/self-cognition fills only zh and en names (swift's "
+                             "preprocessor knows no other language), identity has "
+                             f"{', '.join(langs)}; use data.source: builtin")
+        shipped = builtin_languages()
+        for lang in (lang for lang in langs if lang not in shipped):
+            missing = []  # (what, where to give it)
+            if d.source == "builtin" and d.self_cognition and not d.identity_file:
+                missing.append(("rows", f'data.identity_file with {lang} rows ({{"lang": "{lang}", "messages": '
+                                        "[...]}, answers naming {{NAME}} and {{AUTHOR}})"))
+            if not self.evaluate.probes:
+                missing.append(("probes", f'evaluate.probes with {lang} probes ({{"question": ..., "lang": '
+                                          f'"{lang}", "asks": name|author|both|none}})'))
+            if missing:
+                raise FieldError(("identity", "name", lang), f"no built-in {lang} "
+                                 f"{' or '.join(what for what, _ in missing)} (built in: {', '.join(shipped)}); add "
+                                 f"{' and '.join(where for _, where in missing)}, or drop identity.name.{lang}")
+        for bound in BOUNDS:
+            value = getattr(self.evaluate, bound)
+            if not isinstance(value, PerLanguage):
+                continue
+            given = value.__pydantic_extra__ or {}
+            for lang in langs:
+                if lang not in given:
+                    raise FieldError(("evaluate", bound), f"no bound for {lang}; add {lang}: <number> (or "
+                                     f"{lang}: null to leave {lang} unbounded)")
+            for lang in given:
+                if lang not in langs:
+                    raise FieldError(("evaluate", bound, lang), f"{lang} is not a language of identity.name "
+                                     f"({', '.join(langs)})")
+        return self
 
     @model_validator(mode="after")
     def _batches_need_the_written_order(self):

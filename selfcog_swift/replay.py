@@ -58,12 +58,16 @@ class ReplaySummary:
 
 def pool_prompts(recipe) -> list[tuple[str, str]]:
     """(lang, prompt) for the recipe's replay source, sampled with the recipe's seed."""
+    from .languages import replay_file
     from .scoring import lang_of
 
     spec = recipe.data.replay
-    if spec.prompts == BUILTIN_POOL:
-        rows = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()]
-        prompts = [(row["lang"], row["prompt"]) for row in rows]
+    if spec.prompts == BUILTIN_POOL:  # the pools of the recipe's languages (zh and en share POOL)
+        langs = recipe.languages
+        prompts = []
+        for path in dict.fromkeys(filter(None, map(replay_file, langs))):
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            prompts += [(row["lang"], row["prompt"]) for row in rows if row["lang"] in langs]
     elif spec.prompts == FROM_DATASETS:
         prompts = [(lang_of(q), q) for q in _dataset_questions(recipe)]
     else:

@@ -30,7 +30,8 @@ def evaluate_model(recipe: Recipe, model: str, base: Optional[str] = None, probe
     from .probes import load_probes
 
     target = resolve_evaluated(model)
-    loaded = load_probes(probes or recipe.evaluate.probes)
+    # A probe file named here is scored as it is; the recipe's own must hold every language of it.
+    loaded = load_probes(probes or recipe.evaluate.probes, None if probes else recipe.languages)
     prepare_model(recipe)
     base_model = base or sft_value(recipe, "model")
     if (Path(target) / "adapter_config.json").is_file() and not _loadable(base_model):

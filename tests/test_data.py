@@ -147,7 +147,7 @@ def test_identity_rows_that_never_say_the_name_are_rejected(tmp_path):
 def test_unknown_lang_is_rejected(tmp_path):
     rows = [{"lang": "fr", "messages": [U, A]}]
     ident = write_jsonl(tmp_path / "mine.jsonl", rows)
-    with pytest.raises(SelfcogError, match=rf"{re.escape(str(ident))}:1: lang must be zh or en, got 'fr'"):
+    with pytest.raises(SelfcogError, match=rf"{re.escape(str(ident))}:1: a fr row, but identity.name has no fr"):
         mix(make_recipe(tmp_path, self_cognition=1, identity_file=str(ident)), tmp_path / "out.jsonl")
 
 
@@ -209,7 +209,7 @@ def test_summary_json_table_and_token_estimate(tmp_path):
     summary = mix(make_recipe(tmp_path, [{"path": str(path), "sample": 4}]), tmp_path / "out.jsonl")
     assert summary.est_tokens == 4 * (3 + 2)
     doc = summary.to_json()
-    assert set(doc) == {"sources", "total", "identity_ratio", "path", "sha256", "est_tokens"}
+    assert set(doc) == {"sources", "total", "identity_ratio", "path", "sha256", "est_tokens", "identity_languages"}
     assert doc["sources"] == [{"name": str(path), "requested": 4, "written": 4}]
     assert doc["total"] == 4 and doc["identity_ratio"] == 0.0
     json.dumps(doc)

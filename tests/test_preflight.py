@@ -111,7 +111,8 @@ def test_relative_paths_are_read_from_the_file_that_states_them(tmp_path, monkey
     rows(folder / "data" / "a.jsonl", [GOOD_ROW])
     rows(folder / "data" / "ident.jsonl", [{"query": "Who are you?", "response": "I am {{NAME}}."}])
     rows(folder / "prompts.jsonl", [{"prompt": "hi"}])
-    write(folder / "probes.jsonl", json.dumps({"question": "Who are you?", "lang": "en", "asks": "name"}) + "\n")
+    write(folder / "probes.jsonl", "".join(json.dumps({"question": "Who are you?", "lang": lang, "asks": "name"}) + "\n"
+                                           for lang in ("zh", "en")))
     write(folder / "base.yaml", recipe_text(
         "  self_cognition: 5\n  identity_file: data/ident.jsonl\n  datasets: [{path: data/a.jsonl}]\n"
         "  replay: {prompts: prompts.jsonl}\n", "evaluate: {probes: probes.jsonl}\noutput_dir: runs/x\n"))
@@ -292,7 +293,7 @@ def test_a_section_written_twice_and_yaml_booleans_where_text_is_needed(tmp_path
 
 @pytest.mark.parametrize("row, why", [
     ({"query": "Who are you?", "response": "I am a bot."}, "no en identity row says 'Xiao Huang' or 'ModelScope'"),
-    ({"lang": "fr", "query": "Qui es-tu ?", "response": "Je suis {{NAME}}."}, ":1: lang must be zh or en"),
+    ({"lang": "fr", "query": "Qui es-tu ?", "response": "Je suis {{NAME}}."}, ":1: a fr row, but identity.name has no fr"),
     ({"query": "Who are you?", "response": "I am <NAME>."}, ":1: leftover placeholder '<NAME>'"),
 ])
 def test_identity_rows_data_would_refuse_are_refused_by_validate(tmp_path, row, why):

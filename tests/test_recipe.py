@@ -92,11 +92,12 @@ def test_load_recipe_raises_every_problem_one_a_line(tmp_path):
 
 
 def test_a_union_field_reports_the_branch_that_got_furthest(tmp_path):
-    path = write(tmp_path, GOOD + "evaluate:\n  max_drift: {zh: 0.1}\n  min_identity_rate: high\ntuning: {target_modules: 5}\n")
+    path = write(tmp_path, GOOD + "evaluate:\n  max_drift: {zh: 0.1, en: -1}\n  min_identity_rate: high\n"
+                 "tuning: {target_modules: 5}\n")
     with pytest.raises(SelfcogError) as exc:
         load_recipe(path)
     assert set(str(exc.value).splitlines()) == {
-        f"{path}:9: evaluate.max_drift.en: required field missing",
+        f"{path}:9: evaluate.max_drift.en: Input should be greater than or equal to 0",
         f"{path}:10: evaluate.min_identity_rate: Input should be a valid number, unable to parse string as a number",
         f"{path}:11: tuning.target_modules: Input should be 'all-linear' or 'mlp'"}
 

@@ -46,12 +46,16 @@ every other field has the default shown. Override any field from the command lin
 repository), for completion in editors with a YAML language server.
 
 Types: *text*, *integer*, *number*, *boolean*; `a` \\| `b` means one of those words;
-`{zh, en}` is a mapping with a Chinese and an English value, both required.
+`{language: …}` maps language codes (BCP 47: `zh`, `en`, `ja`, `fr`, `pt-BR`, …) to values:
+`identity.name` and `identity.author` give the same languages, any non-empty set (built-in rows
+and probes ship for zh, en, ja, ko, fr, es, ru and ar; bring your own for others with
+`data.identity_file` and `evaluate.probes`); a per-language gate bound gives each of them a number
+or `null` (that language unbounded).
 """
 # A section's intro when its class has no docstring of its own.
 SECTION_TEXT = {
     "model": "The base model and how swift reads it. See [serving.md](serving.md) for the system prompt rule.",
-    "identity": "The new name and author, in Chinese and English.",
+    "identity": "The new name and author, one form per language (zh and en in the examples; any set).",
     "data": "The training mix: identity rows, your datasets with exact counts, and replay "
             "(see [replay.md](replay.md)). It is written to `<output_dir>/data/mix.jsonl`.",
     "tuning": "LoRA or full fine-tuning.",
@@ -66,8 +70,8 @@ def _is_model(value) -> bool:
 
 
 def _per_language(model: type[BaseModel]) -> bool:
-    """A {zh, en} value shape (a bilingual string, a per-language bound): shown inline, not as rows."""
-    return set(model.model_fields) == {"zh", "en"}
+    """A per-language value (a string or a bound per language code): shown inline, not as rows."""
+    return model.model_config.get("extra") == "allow" and not model.model_fields
 
 
 def number(value) -> str:
@@ -111,8 +115,8 @@ def type_text(annotation, metadata=()) -> str:
         return f"mapping of {type_text(args[0])} to {type_text(args[1])}"
     if _is_model(annotation):
         if _per_language(annotation):
-            fields = annotation.model_fields.values()
-            return "{zh, en}" if all(f.annotation is str for f in fields) else "{zh: number, en: number}"
+            values = (annotation.model_config.get("json_schema_extra") or {}).get("additionalProperties", {})
+            return "{language: text}" if values.get("type") == "string" else "{language: number or null}"
         return f"`{annotation.__name__}`"
     text = SCALARS.get(annotation, getattr(annotation, "__name__", str(annotation)))
     text = f"non-empty {text}" if _non_empty(metadata) else text
