@@ -210,8 +210,6 @@ def _identity_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
             loc = ("identity", field, lang)
             if not value.strip():
                 found.append((loc, f"is blank; write the {field}, e.g. {field}: {{zh: 小黄, en: Xiao Huang}}"))
-            elif not value.isprintable():  # a line break the model would learn to say
-                found.append((loc, f"{value!r} holds a line break or control character; write it on one line"))
             elif _PLACEHOLDER.search(value):
                 found.append((loc, f"{value!r} holds {_PLACEHOLDER.search(value).group(0)!r}, which the identity "
                                    "rows' template syntax uses; leave it out of the name"))

@@ -450,9 +450,3 @@ def test_gpus_written_as_cuda_reads_them_pass(tmp_path):
                  ("launch.cuda_visible_devices=GPU-8f2a1c3e-aaaa-bbbb-cccc-000000000000",),
                  ("launch.cuda_visible_devices=''", "launch.nproc_per_node=2", "launch.ddp_backend=gloo")):
         assert problems_of(path, sets)[0] == [], sets
-
-
-def test_an_identity_name_over_two_lines_is_refused(tmp_path):
-    path = write(tmp_path / "r.yaml", recipe_text("  self_cognition: 5\n"))
-    [problem] = problems_of(path, ('identity.name.en="Xiao\\nHuang"',))[0]
-    assert (problem.where, problem.field) == ("--set", "identity.name.en")
