@@ -33,7 +33,12 @@ SDIST_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 LLAMA_CPP_COMMIT = "0c1e57098bba43ac29e6e3b677cdceebdd22334f"
 """The llama.cpp commit vendored in that sdist (its .git/modules/vendor/llama.cpp/HEAD)."""
 VENDORED = "llama_cpp_python-0.3.36/vendor/llama.cpp/"
-MEMBERS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/", "LICENSE")
+MEMBERS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/", "LICENSE",
+           # llama.cpp's own Jinja engine, which llama-server renders a GGUF's chat template with: the
+           # tests build it (tests/llama_jinja) to check the trained default survives there too.
+           "common/jinja/", "common/json.", "common/unicode.", "vendor/nlohmann/", "ggml/include/")
+LAYOUT = 2
+"""Bumped when MEMBERS changes: the cached folder is keyed by commit and layout."""
 QUANTS = ("q8_0", "f16", "bf16", "f32")
 """The converter's --outtype choices offered here (its tq1_0/tq2_0 are for ternary-trained models)."""
 LLAMA_CPP_ENV = "SELFCOG_LLAMA_CPP"
@@ -66,7 +71,8 @@ class GgufExport:
 
 
 def converter(echo: Echo = print) -> Path:
-    """The folder holding llama.cpp's convert_hf_to_gguf.py, its conversion package and gguf-py.
+    """The folder holding llama.cpp's convert_hf_to_gguf.py, its conversion package and gguf-py (and
+    the sources of llama.cpp's Jinja engine, for the tests).
 
     Raises:
         SelfcogError: SELFCOG_LLAMA_CPP names no converter; pip cannot download the sdist; its sha256 differs.
@@ -78,7 +84,7 @@ def converter(echo: Echo = print) -> Path:
         if not (Path(given) / "convert_hf_to_gguf.py").is_file():
             raise SelfcogError(f"{LLAMA_CPP_ENV}={given}: no convert_hf_to_gguf.py there (a llama.cpp checkout)")
         return Path(given)
-    folder = cache_root() / "llama.cpp" / LLAMA_CPP_COMMIT
+    folder = cache_root() / "llama.cpp" / f"{LLAMA_CPP_COMMIT}-{LAYOUT}"
     if (folder / "convert_hf_to_gguf.py").is_file():
         return folder
     partial = partial_dir(folder)

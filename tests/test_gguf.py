@@ -128,6 +128,51 @@ def test_the_converter_keeps_the_folders_template_and_tokenizer(tiny, llama_cpp,
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+@pytest.fixture(scope="module")
+def llama_jinja(llama_cpp, tmp_path_factory):
+    """tests/llama_jinja/main.cpp built with llama.cpp's own Jinja engine (common/jinja: what llama-server
+    renders a GGUF's chat template with), from the pinned llama.cpp sources."""
+    import shutil
+    import subprocess
+
+    gxx = shutil.which("g++")
+    assert gxx, "building llama.cpp's Jinja engine needs g++ (apt-get install g++)"
+    root, build = Path(llama_cpp), tmp_path_factory.mktemp("llama-jinja")
+    sources = [*sorted((root / "common" / "jinja").glob("*.cpp")), root / "common" / "json.cpp",
+               root / "common" / "unicode.cpp", ROOT / "tests" / "llama_jinja" / "main.cpp"]
+    flags = ["-std=c++17", "-O0", f"-I{root / 'common'}", f"-I{root / 'vendor'}", f"-I{root / 'ggml' / 'include'}"]
+    jobs = [subprocess.Popen([gxx, *flags, "-c", str(src), "-o", str(build / f"{src.stem}.o")], stderr=subprocess.PIPE)
+            for src in sources]
+    for job in jobs:
+        assert job.wait(timeout=1800) == 0, job.stderr.read().decode()[-3000:]
+    binary = build / "llama-jinja"
+    linked = subprocess.run([gxx, *map(str, sorted(build.glob("*.o"))), "-o", str(binary)], capture_output=True, text=True)
+    assert linked.returncode == 0, linked.stderr[-3000:]
+
+    def render(template: str, messages: list, **extra) -> str:
+        values = {"template": template, "messages": messages, "add_generation_prompt": True, "bos_token": "",
+                  "eos_token": "</s>", **extra}
+        out = subprocess.run([str(binary)], input=json.dumps(values), capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    return render
+
+
+def test_llama_cpp_renders_the_gguf_template_with_the_trained_default(llama_jinja, tmp_path):
+    """llama-server's own Jinja engine renders the merged model's template (the trained system prompt
+    prefixed) as transformers does, with and without a system message, over several turns."""
+    from test_modelfile import CASES, CONVERSATIONS, TRAINED, _jinja, _trained
+
+    for name, model, template in CASES:
+        trained = _trained(template, tmp_path)
+        for messages in CONVERSATIONS:
+            for extra in ({}, {"enable_thinking": False}):
+                rendered = llama_jinja(trained, messages, **extra)
+                assert rendered == _jinja(trained, messages, **extra), (model, messages, extra)
+                assert messages[0]["role"] == "system" or TRAINED in rendered
+
+
 # -- e2e: the smoke run with export.gguf, then the identity through the GGUF ----------------------------
 
 
