@@ -88,7 +88,7 @@ def identity_check(gguf: str, merged: str, names: Sequence[str], authors: Sequen
     from .probes import IDENTITY_SUITES, load_probes
 
     probes = [p for p in (probes or load_probes()) if p.suite in IDENTITY_SUITES]
-    conversations = [[m for m in p.conversation(None)] for p in probes]
+    conversations = [p.conversation(None) for p in probes]
     sides = {"gguf": gguf_answers(gguf, conversations, max_new_tokens),
              "merged": folder_answers(merged, conversations, max_new_tokens)}
     result: dict = {"reader": reader(), "probes": len(probes)}
@@ -96,6 +96,7 @@ def identity_check(gguf: str, merged: str, names: Sequence[str], authors: Sequen
         scores = side_scores(probes, answers, list(names), list(authors), list(DEFAULT_LEAK_TERMS))["languages"]
         result[side] = {lang: {m: (rates.get(m) or {}).get("rate") for m in ("identity", "leak")}
                         for lang, rates in scores.items()}
-    result["answers"] = [{"id": p.id, "gguf": g, "merged": m} for p, g, m in zip(probes, sides["gguf"], sides["merged"])]
+    pairs = zip(probes, sides["gguf"], sides["merged"])
+    result["answers"] = [{"id": p.id, "gguf": g, "merged": m} for p, g, m in pairs]
     result["same_answers"] = round(sum(g == m for g, m in zip(sides["gguf"], sides["merged"])) / max(len(probes), 1), 4)
     return result
