@@ -124,8 +124,9 @@ def _file_questions(path: Path) -> list[str]:
     return list(dict.fromkeys(questions))
 
 
-def drop_reason(prompt: str, answer: str, identity_terms: list[str]) -> Optional[str]:
-    """Why an answer is not worth rehearsing (one of DROP_REASONS), or None to keep it."""
+def drop_reason(prompt: str, answer: str, identity_terms: list[str], lang: Optional[str] = None) -> Optional[str]:
+    """Why an answer is not worth rehearsing (one of DROP_REASONS), or None to keep it; `lang`, the
+    prompt's language, brings its negation cues."""
     from .scoring import mentioned, normalize
 
     text = normalize(answer).strip()
@@ -141,7 +142,7 @@ def drop_reason(prompt: str, answer: str, identity_terms: list[str]) -> Optional
     prompt_flat = normalize(prompt).strip()
     if jaccard(grams(prompt_flat), grams(text)) >= ECHO_JACCARD or text.startswith(prompt_flat):
         return "echo"
-    if mentioned(answer, identity_terms):
+    if mentioned(answer, identity_terms, lang):
         return "identity"
     return None
 
@@ -205,12 +206,15 @@ def _answer(infer_argv: list[str], prompts: list[tuple[str, str]], generation: d
 
 def _write(recipe, path: Path, prompts: list[tuple[str, str]], answers: list[str], key: str) -> ReplaySummary:
     from .guards import identity_strings, leak_terms
+    from .languages import leak_terms_for
 
-    terms = [*leak_terms(recipe), *identity_strings(recipe)]
+    shared = [*leak_terms(recipe), *identity_strings(recipe)]
+    # Each prompt's language adds its spellings of the old names (通義千問, ЧатGPT).
+    terms = {lang: leak_terms_for(lang, shared) for lang in dict.fromkeys(lang for lang, _ in prompts)}
     dropped = dict.fromkeys(DROP_REASONS, 0)
     rows = []
     for (lang, prompt), answer in zip(prompts, answers):
-        reason = drop_reason(prompt, answer, terms)
+        reason = drop_reason(prompt, answer, terms[lang], lang)
         if reason:
             dropped[reason] += 1
             continue

@@ -251,3 +251,11 @@ def test_your_own_language_validates_and_mixes_and_a_missing_one_is_named(tmp_pa
                   "--set", "evaluate.max_perplexity_increase={zh: 10, en: 10, de: null, sw: null}")
     assert out.returncode == 2
     assert "identity_de.jsonl has no sw identity rows" in out.stderr and "probes_de.jsonl has no sw probes" in out.stderr
+
+
+def test_replay_drops_answers_naming_an_old_identity_in_the_prompts_language():
+    from selfcog_swift.languages import leak_terms_for
+
+    terms = leak_terms_for("ja", ["Qwen", "ChatGPT"])
+    assert replay.drop_reason("日本の首都はどこ？", "私は通義千問です。首都は東京です。", terms, "ja") == "identity"
+    assert replay.drop_reason("日本の首都はどこ？", "私はChatGPTではありません。首都は東京です。", terms, "ja") is None
