@@ -63,16 +63,18 @@ def measure(args: argparse.Namespace) -> dict:
     """Both arms, alternating, on the same mix; returns seconds per step of each and their ratio."""
     from selfcog_swift.recipe import load_recipe
 
-    hold_set = f"tuning.hold_base={{weight: {args.weight}}}"
-    base_sets = (f"output_dir={OUT}",)
+    hold_set = f"tuning.hold_base={{weight: {args.weight}, rows: {args.rows}}}"
+    folder = Path(args.folder)
+    base_sets = (f"output_dir={folder}", *args.set)
     recipes = {"plain": load_recipe(ROOT / DEMO, base_sets), "hold": load_recipe(ROOT / DEMO, (*base_sets, hold_set))}
     sets = [t for s in (*base_sets, hold_set) for t in ("--set", s)]
-    _cli("replay", DEMO, *sets)  # cached after the first run
-    _cli("data", DEMO, *sets, "--out", str(OUT / "data" / "mix.jsonl"))  # rows with their channel
+    if recipes["hold"].data.replay:
+        _cli("replay", DEMO, *sets)  # cached after the first run
+    _cli("data", DEMO, *sets, "--out", str(folder / "data" / "mix.jsonl"))  # rows with their channel
     seconds: dict[str, list[float]] = {"plain": [], "hold": []}
     for pair in range(args.pairs):
         for arm in ("plain", "hold"):
-            out = OUT / "runs" / f"{arm}-{pair}"
+            out = folder / "runs" / f"{arm}-{pair}"
             subprocess.run(["rm", "-rf", str(out)], check=True)
             argv, env = _argv(recipes[arm], args.steps, args.warmup, out)
             done = subprocess.run([SWIFT, "sft", *argv], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
@@ -82,7 +84,8 @@ def measure(args: argparse.Namespace) -> dict:
             seconds[arm].append(_seconds_per_step(out, args.warmup))
             print(f"  {arm} pair {pair}: {seconds[arm][-1]:.2f} s/step", flush=True)
     plain, hold = statistics.median(seconds["plain"]), statistics.median(seconds["hold"])
-    return {"hold_base_weight": args.weight, "hold_base_steps_timed": (args.steps - args.warmup) * args.pairs,
+    return {"hold_base_weight": args.weight, "hold_base_rows": args.rows, "hold_base_sets": list(args.set),
+            "hold_base_steps_timed": (args.steps - args.warmup) * args.pairs,
             "hold_base_seconds_per_step": round(hold, 3), "plain_sft_seconds_per_step": round(plain, 3),
             "hold_base_runs_seconds_per_step": {k: [round(v, 3) for v in vs] for k, vs in seconds.items()},
             "hold_base_cost_ratio": round(hold / plain, 3)}
@@ -94,6 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=4, help="hold_base job: first steps left out of the timing")
     parser.add_argument("--pairs", type=int, default=2, help="hold_base job: plain/hold run pairs")
     parser.add_argument("--weight", type=float, default=1.0, help="hold_base job: tuning.hold_base.weight")
+    parser.add_argument("--rows", default="replay", help="hold_base job: tuning.hold_base.rows")
+    parser.add_argument("--set", action="append", default=[], help="hold_base job: another demo recipe override")
+    parser.add_argument("--folder", default=str(OUT), help="hold_base job: output_dir of both arms (replay cache)")
 
 
 def main() -> None:
