@@ -81,7 +81,8 @@ def problems_of(path: Union[str, Path], sets: tuple[str, ...] = ()) -> tuple[lis
     if pruned is not None:  # the recipe less the fields at fault: the rest is checked field by field
         faulty = [p.loc for p in loaded.problems if p.loc]
         sound = not any(loc[0] in ("model", "identity") for loc in faulty)
-        found = [p for p in recipe_problems(pruned, loaded.where, loaded.written, only=set(loaded.data), prompts=sound)
+        sections = {key for key, value in loaded.data.items() if key not in STAND_INS or isinstance(value, dict)}
+        found = [p for p in recipe_problems(pruned, loaded.where, loaded.written, only=sections, prompts=sound)
                  if not any(p.loc[:len(loc)] == loc for loc in faulty)]
         return loaded.problems + found, None
     faulty = {p.loc[0] for p in loaded.problems if p.loc}
@@ -105,7 +106,7 @@ def _pruned(data: dict, faulty: list[tuple]) -> Optional[Recipe]:
         if isinstance(parent, dict):
             parent.pop(loc[-1], None)
     for key, value in STAND_INS.items():
-        if key in {loc[0] for loc in faulty} or key not in pruned:
+        if not isinstance(pruned.get(key), dict):  # missing or not a section: its checks are skipped
             pruned[key] = value
     try:
         return Recipe.model_validate(pruned)

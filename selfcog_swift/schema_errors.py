@@ -101,7 +101,11 @@ def schema_problems(exc: ValidationError, locator: Locator) -> list[Problem]:
         if isinstance(raised, FieldError):  # a check across sections names its field when raised
             chosen[(order,)] = (0, {"type": "field", "msg": str(raised.message)}, raised.loc)
             continue
-        loc, union = _field_loc(tuple(error["loc"]))
+        if error["type"] == "extra_forbidden":  # the last key is the one written, whatever its characters
+            loc, union = _field_loc(tuple(error["loc"][:-1]))
+            loc = (*loc, error["loc"][-1])
+        else:
+            loc, union = _field_loc(tuple(error["loc"]))
         field_key = ("union", *union) if union is not None else (order,)
         if field_key in chosen and len(chosen[field_key][2]) >= len(loc):
             continue

@@ -450,3 +450,13 @@ def test_gpus_written_as_cuda_reads_them_pass(tmp_path):
                  ("launch.cuda_visible_devices=GPU-8f2a1c3e-aaaa-bbbb-cccc-000000000000",),
                  ("launch.cuda_visible_devices=''", "launch.nproc_per_node=2", "launch.ddp_backend=gloo")):
         assert problems_of(path, sets)[0] == [], sets
+
+
+def test_an_odd_unknown_key_is_named_and_a_stand_in_model_never_shows(tmp_path):
+    """A key that is no identifier is not a pydantic union tag; checks of a section the schema
+    refused never report the stand-in put there to check the rest."""
+    path = write(tmp_path / "r.yaml", '(: 1\nmodel: {id: builtin:tiny, "a b": 1}\n')
+    problems, _ = problems_of(path)
+    assert sorted((p.where, p.field) for p in problems) == [
+        (f"{path}:1", "("), (f"{path}:1", "identity"), (f"{path}:2", "model.a b")]
+    assert "stand-in" not in " ".join(p.message for p in problems)
