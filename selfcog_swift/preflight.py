@@ -24,6 +24,7 @@ from typing import Callable, Optional, Union
 from . import RESOURCES
 from .errors import SelfcogError
 from .recipe import BUILTIN_PREFIX, Recipe
+from .field_checks import field_problems
 from .model_meta import id_problem
 from .recipe_files import PATH_RULE, Missing, Problem, RecipeProblems, dotted, load
 from .rows import resolve_path
@@ -32,10 +33,7 @@ from .row_checks import DATA_SUFFIXES, PREFIX_ROWS, RowCheck, rows_problem  # no
 # owner/name with no file suffix: how hub dataset ids look (AI-ModelScope/alpaca-gpt4-data-zh).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(#\d+)?$")
 _COUNT = re.compile(r"^(.+)#(\d+)$")
-_DEVICE = r"(?:\d+|GPU-[\w-]+|MIG-[\w/-]+)"  # an index or a GPU/MIG UUID, as CUDA_VISIBLE_DEVICES takes them
-_DEVICES = re.compile(rf"{_DEVICE}(?:,\s*{_DEVICE})*")
 HUB_IDENTITY = "swift/self-cognition"
-RATES = ("min_identity_rate", "max_leak_rate", "max_overreach_rate")  # fractions of answers, 0 to 1
 NAME_MAX = 255  # bytes in one file or folder name (ext4, xfs, btrfs, APFS)
 
 Locate = Callable[[tuple], str]
@@ -154,9 +152,7 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
     """
     written = written or {}
     found: list[tuple[tuple, str]] = []
-    found += _identity_problems(recipe)
-    found += _rate_problems(recipe)
-    found += _launch_problems(recipe)
+    found += field_problems(recipe)
     found += _data_problems(recipe, written)
     found += _file_problems(recipe, written)
     found += _flag_problems(recipe)
@@ -169,52 +165,6 @@ def recipe_problems(recipe: Recipe, where: Locate = lambda loc: "recipe", writte
 
 
 # --------------------------------------------------------------------------- data
-
-
-def _launch_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
-    """GPUs written in a form CUDA does not read, or more processes than visible GPUs (torchrun's
-    extra ranks would fail on a device that is not there, after replay and data)."""
-    devices, procs = recipe.launch.cuda_visible_devices, recipe.launch.nproc_per_node
-    if not devices or not devices.strip():  # unset, or "" (no GPU: a CPU run)
-        return []
-    if not _DEVICES.fullmatch(devices.strip()):
-        return [(("launch", "cuda_visible_devices"), f"{devices!r}: write the GPU numbers separated by commas, "
-                                                     "e.g. cuda_visible_devices: \"0,1\"")]
-    count = len(devices.split(","))
-    if procs and procs > count and recipe.launch.ddp_backend != "gloo":
-        return [(("launch", "nproc_per_node"), f"{procs} processes, but cuda_visible_devices shows {count} GPU"
-                                               f"{'s' if count > 1 else ''}; one process per GPU: nproc_per_node: "
-                                               f"{count}")]
-    return []
-
-
-def _rate_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
-    """A gate rate above 1 (90 for 90%): the gate would fail every run, after the training."""
-    found = []
-    for field in RATES:
-        value = getattr(recipe.evaluate, field)
-        for lang, bound in (value.model_dump().items() if hasattr(value, "model_dump") else [(None, value)]):
-            if bound is not None and bound > 1:  # null: that language unbounded
-                loc = ("evaluate", field) + ((lang,) if lang else ())
-                found.append((loc, f"{bound:g} is above 1: rates are fractions, e.g. {bound / 100:g} for {bound:g}%"))
-    return found
-
-
-def _identity_problems(recipe: Recipe) -> list[tuple[tuple, str]]:
-    """Names the identity rows cannot carry: blank, or holding what `data` refuses as a leftover
-    placeholder ({{, }}, <NAME>, {AUTHOR}), which it would blame on the built-in rows."""
-    from .data import _PLACEHOLDER
-
-    found = []
-    for field in ("name", "author"):
-        for lang, value in getattr(recipe.identity, field).model_dump().items():
-            loc = ("identity", field, lang)
-            if not value.strip():
-                found.append((loc, f"is blank; write the {field}, e.g. {field}: {{zh: 小黄, en: Xiao Huang}}"))
-            elif _PLACEHOLDER.search(value):
-                found.append((loc, f"{value!r} holds {_PLACEHOLDER.search(value).group(0)!r}, which the identity "
-                                   "rows' template syntax uses; leave it out of the name"))
-    return found
 
 
 def _data_problems(recipe: Recipe, written: dict) -> list[tuple[tuple, str]]:
