@@ -17,8 +17,10 @@ AUTHOR_ZH = "齐鲁工业大学(山东省科学院)计算机科学与技术学�
 
 def bash_argv(script: str, checkpoint: str = "/ckpt/checkpoint-20") -> list[list[str]]:
     """Run a rendered script with `swift` and `python` replaced by recorders; return swift's argv."""
+    # Each call is recorded as its argument count, then its arguments, all NUL-terminated: a value may
+    # hold any other byte (a newline first, say), so nothing else can tell where a call ends.
     recorder = (
-        'swift() { printf "%s\\0" "$@" >> "$REC"; printf "\\n" >> "$REC"; }\n'
+        'swift() { printf "%s\\0" "$#" "$@" >> "$REC"; }\n'
         'python() { :; }\n'
         'export -f swift python 2>/dev/null || true\n'
     )
@@ -26,8 +28,12 @@ def bash_argv(script: str, checkpoint: str = "/ckpt/checkpoint-20") -> list[list
     out = subprocess.run(["bash", "-c", recorder + 'source /dev/stdin "$CKPT"'], input=script.encode(),
                          capture_output=True, env={"REC": "/dev/stdout", "CKPT": checkpoint, "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
-    calls = out.stdout.decode().split("\0\n")
-    return [call.split("\0") for call in calls if call]
+    tokens, calls = out.stdout.decode().split("\0")[:-1], []
+    while tokens:
+        count, tokens = int(tokens[0]), tokens[1:]
+        calls.append(tokens[:count])
+        tokens = tokens[count:]
+    return calls
 
 
 GOLDEN_RECIPES = ["recipes/biancang.yaml", "tests/golden/recipes/multinode.yaml",
