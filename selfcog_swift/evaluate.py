@@ -128,7 +128,7 @@ def identity_forms(recipe) -> tuple[list[str], list[str]]:
 
 
 def compare(recipe, probes: Sequence[Probe], before: dict, after: dict, template_text: str = "") -> dict:
-    """The scored comparison `eval --json` prints (schema in the README)."""
+    """The scored comparison `eval --json` prints (its keys: docs/evaluation.md)."""
     from .guards import leak_terms
 
     names, authors = identity_forms(recipe)

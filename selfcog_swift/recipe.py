@@ -134,7 +134,7 @@ class DataSection(_Section):
 
 class HoldBase(_Section):
     weight: float = Field(gt=0, description="β: each chosen assistant token adds β · KL(base ‖ tuned) to its "
-                          "cross-entropy (the pilots used 1)")
+                          "cross-entropy (docs/replay.md)")
     rows: Literal["replay", "general"] = Field("replay", description="replay: the base model's own answers "
                                                "(data.replay); general: those and data.datasets. Identity rows never")
 
@@ -179,7 +179,7 @@ class TrainSection(_Section):
     batches: Literal["random", "similar_length"] = Field(
         "random", description="random: swift shuffles; similar_length: the mix is written in batches of rows of "
         "similar length, in random order, and swift reads it as written (less padding; on the demo's replay mix it "
-        "brought the bleed back: README, ablation row xi)")
+        "brought the bleed back: docs/benchmarks.md, ablation row xi)")
 
 
 class LaunchSection(_Section):
